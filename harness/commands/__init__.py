@@ -1,0 +1,1 @@
+"""Subcommands of `boltcheck`, one module each (see harness/cli.py)."""
