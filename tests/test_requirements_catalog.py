@@ -71,7 +71,8 @@ def test_rebuilding_over_the_catalog_keeps_every_id(tmp_path: Path) -> None:
 def test_a_new_sentence_gets_a_new_ordinal_and_old_ids_stay() -> None:
     found = extract(SNIPPET)
     before, _ = assign_ids(1, found, [], "01-x.md", "0" * 40)
-    inserted = extract(SNIPPET.replace("  - MUST set `a` to 1.\n", "  - MUST set `z` to 2.\n  - MUST set `a` to 1.\n"))
+    first = "  - MUST set `a` to 1.\n"
+    inserted = extract(SNIPPET.replace(first, "  - MUST set `z` to 2.\n" + first))
     after, new_ids = assign_ids(1, inserted, before, "01-x.md", "0" * 40)
     assert new_ids == 1
     ids_before = {r.text: r.id for r in before}

@@ -59,7 +59,9 @@ def _entry(requirement: Requirement) -> dict[str, Any]:
     return entry
 
 
-def write_bolt_file(path: Path, bolt: int, spec_file: str, spec_commit: str, reqs: Iterable[Requirement]) -> None:
+def write_bolt_file(
+    path: Path, bolt: int, spec_file: str, spec_commit: str, reqs: Iterable[Requirement]
+) -> None:
     document = {
         "bolt": bolt,
         "spec_file": spec_file,

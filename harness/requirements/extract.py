@@ -32,8 +32,8 @@ _NON_NORMATIVE_HEADING = re.compile(
 )
 _STOPWORDS = frozenset({"the", "a", "an", "of", "and", "for", "to", "requirements", "message", "messages"})
 
-# Lead-in wording -> actor, checked in order (the first match wins: "The funding node using ... `open_channel`"
-# is a funder, though the line also says "node").
+# Lead-in wording -> actor, checked in order: the first match wins ("The funding node using ...
+# `open_channel`" is a funder, though the line also says "node").
 _ACTORS: tuple[tuple[str, str], ...] = (
     ("origin", "origin"),
     ("final node", "final"),
