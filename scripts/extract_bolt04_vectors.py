@@ -19,11 +19,11 @@ from typing import Any
 
 SPEC_FILE = "04-onion-routing.md"
 JSON_FILES = {
-    "onion-test.json": "Packet Construction / Onion Decryption (bolt04/onion-test.json)",
-    "onion-error-test.json": "Returning Errors, legacy failure without attribution (bolt04/onion-error-test.json)",
-    "route-blinding-test.json": "Route Blinding (bolt04/route-blinding-test.json)",
-    "blinded-payment-onion-test.json": "Route Blinding, payment onion (bolt04/blinded-payment-onion-test.json)",
-    "blinded-onion-message-onion-test.json": "Onion Messages (bolt04/blinded-onion-message-onion-test.json)",
+    "onion-test.json": "Packet Construction / Onion Decryption",
+    "onion-error-test.json": "Returning Errors, legacy failure without attribution",
+    "route-blinding-test.json": "Route Blinding",
+    "blinded-payment-onion-test.json": "Route Blinding, payment onion",
+    "blinded-onion-message-onion-test.json": "Onion Messages",
 }
 
 _KV = re.compile(r"^\s*([a-z_]+(?:\[\d\])?)\s*=\s*(.+?)\s*$")
@@ -143,7 +143,8 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     spec_dir = Path(argv[1])
-    out_dir = Path(argv[2]) if len(argv) == 3 else Path(__file__).resolve().parent.parent / "vectors" / "bolt04"
+    default_out = Path(__file__).resolve().parent.parent / "vectors" / "bolt04"
+    out_dir = Path(argv[2]) if len(argv) == 3 else default_out
     out_dir.mkdir(parents=True, exist_ok=True)
     commit = _spec_commit(spec_dir)
     outputs: dict[str, Any] = {}
