@@ -1,0 +1,125 @@
+"""The chain's own index over what the kernel accepted: blocks, active chain, UTXOs, txindex, undo.
+
+Kept in step with the kernel's active chain by EmbeddedChain (connect/disconnect one block at a time); the
+kernel stays the authority on validity, this index answers queries (gettxout, getrawtransaction, MTP...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bitcoin.core import CBlock, CTransaction, b2lx
+
+from harness.chain.backend import OutPoint
+from harness.chain.mempool import outpoints_spent
+from harness.chain.policy import Coin
+
+MAX_SCRIPT_SIZE = 10_000
+MEDIAN_TIME_SPAN = 11  # blocks in the median-time-past window (consensus)
+
+
+@dataclass(frozen=True)
+class StoredBlock:
+    hash: bytes  # internal (little-endian) order
+    height: int
+    prev_hash: bytes
+    time: int
+    raw: bytes
+    block: CBlock
+    txids: tuple[str, ...]
+
+    @property
+    def hash_hex(self) -> str:
+        return self.hash[::-1].hex()
+
+    @property
+    def txs(self) -> tuple[CTransaction, ...]:
+        vtx: tuple[CTransaction, ...] = self.block.vtx
+        return vtx
+
+
+def stored_block(raw: bytes, height: int) -> StoredBlock:
+    block = CBlock.deserialize(raw)
+    return StoredBlock(
+        hash=block.GetHash(),
+        height=height,
+        prev_hash=block.hashPrevBlock,
+        time=block.nTime,
+        raw=raw,
+        block=block,
+        txids=tuple(b2lx(tx.GetTxid()) for tx in block.vtx),
+    )
+
+
+@dataclass(frozen=True)
+class TxLocation:
+    block_hash: bytes
+    height: int
+    position: int
+
+
+def is_unspendable(script_pubkey: bytes) -> bool:
+    """CScript::IsUnspendable: such outputs never enter the UTXO set."""
+    return script_pubkey[:1] == b"\x6a" or len(script_pubkey) > MAX_SCRIPT_SIZE
+
+
+@dataclass
+class ChainIndex:
+    blocks: dict[bytes, StoredBlock] = field(default_factory=dict)
+    active: list[bytes] = field(default_factory=list)
+    utxos: dict[OutPoint, Coin] = field(default_factory=dict)
+    undo: dict[bytes, list[tuple[OutPoint, Coin]]] = field(default_factory=dict)
+    txindex: dict[str, TxLocation] = field(default_factory=dict)
+
+    @property
+    def height(self) -> int:
+        return len(self.active) - 1
+
+    def tip(self) -> StoredBlock:
+        return self.blocks[self.active[-1]]
+
+    def at(self, height: int) -> StoredBlock:
+        return self.blocks[self.active[height]]
+
+    def is_active(self, block_hash: bytes) -> bool:
+        block = self.blocks.get(block_hash)
+        return block is not None and block.height <= self.height and self.active[block.height] == block_hash
+
+    def median_time_past(self, height: int) -> int:
+        times = sorted(self.at(h).time for h in range(max(0, height - MEDIAN_TIME_SPAN + 1), height + 1))
+        return times[len(times) // 2]
+
+    def connect(self, block: StoredBlock) -> None:
+        if block.prev_hash != (self.active[-1] if self.active else bytes(32)):
+            raise ValueError(f"block {block.hash_hex} does not extend the tip")
+        spent: list[tuple[OutPoint, Coin]] = []
+        if block.height == 0:
+            # The genesis coinbase is never in the UTXO set nor indexed (Bitcoin Core special-cases it).
+            self.undo[block.hash] = spent
+            self.active.append(block.hash)
+            return
+        for position, (tx, txid) in enumerate(zip(block.txs, block.txids, strict=True)):
+            coinbase = position == 0
+            if not coinbase:
+                for outpoint in outpoints_spent(tx):
+                    # Genesis-style missing coins cannot happen: the kernel connected this block.
+                    spent.append((outpoint, self.utxos.pop(outpoint)))
+            for vout, out in enumerate(tx.vout):
+                script = bytes(out.scriptPubKey)
+                if not is_unspendable(script):
+                    self.utxos[OutPoint(txid, vout)] = Coin(out.nValue, script, block.height, coinbase)
+            self.txindex[txid] = TxLocation(block.hash, block.height, position)
+        self.undo[block.hash] = spent
+        self.active.append(block.hash)
+
+    def disconnect_tip(self) -> StoredBlock:
+        block = self.tip()
+        for tx, txid in zip(reversed(block.txs), reversed(block.txids), strict=True):
+            for vout in range(len(tx.vout)):
+                self.utxos.pop(OutPoint(txid, vout), None)
+            if self.txindex.get(txid, None) is not None and self.txindex[txid].block_hash == block.hash:
+                del self.txindex[txid]
+        for outpoint, coin in self.undo.pop(block.hash):
+            self.utxos[outpoint] = coin
+        self.active.pop()
+        return block
