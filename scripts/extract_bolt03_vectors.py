@@ -115,6 +115,8 @@ def commitment_legacy(text: str, commit: str) -> dict[str, Any]:
             }
         )
     cases = [parse_legacy_case(chunk) for chunk in re.split(r"\n(?=    name: )", body) if "name:" in chunk]
+    for case in cases:
+        case["htlc_ids"] = htlc_ids_of(case["name"], [h["id"] for h in htlc_list])
     return {
         "source": source("Appendix C: Commitment and HTLC Transaction Test Vectors", commit),
         "notes": (
@@ -130,6 +132,17 @@ def commitment_legacy(text: str, commit: str) -> dict[str, Any]:
         "htlcs": htlc_list,
         "cases": cases,
     }
+
+
+def htlc_ids_of(case_name: str, all_ids: list[int]) -> list[int]:
+    """Appendix C: "the HTLCs are not used for the first 'simple commitment tx with no HTLCs' test, and
+    HTLCs 5 and 6 are only used in the 'same amount and preimage' test". That last test commits HTLCs
+    1, 5 and 6 only (its balances plus those HTLCs add up to the funding amount)."""
+    if case_name.startswith("simple commitment tx with no HTLCs"):
+        return []
+    if "same amount and preimage" in case_name:
+        return [1, 5, 6]
+    return [i for i in all_ids if i not in (5, 6)]
 
 
 def parse_legacy_case(chunk: str) -> dict[str, Any]:
@@ -183,14 +196,19 @@ def commitment_anchors(text: str, commit: str) -> dict[str, Any]:
     block = section_text(text, "# Appendix F: Commitment and HTLC Transaction Test Vectors (anchors)")
     body = re.search(r"```yaml\n(.*?)```", block, re.S)
     assert body
+    cases = json.loads(body.group(1))
+    for case in cases:
+        # Derived, not in the spec: which Appendix C HTLCs "UseTestHtlcs" means for this case.
+        case["htlc_ids"] = htlc_ids_of(case["Name"], list(range(7))) if case["UseTestHtlcs"] else []
     return {
         "source": source("Appendix F: Commitment and HTLC Transaction Test Vectors (anchors)", commit),
         "notes": (
             "Copied verbatim (the spec fences it as yaml; it is JSON). Keys, funding and HTLCs are "
-            "Appendix C's (bolt03/commitment-legacy.json). LocalBalance/RemoteBalance are to_local/to_remote before the "
-            "opener pays the commitment fee and the two anchors; HtlcDescs are in commitment output order."
+            "Appendix C's (bolt03/commitment-legacy.json). LocalBalance/RemoteBalance are to_local/to_remote "
+            "before the opener pays the commitment fee and the two anchors; HtlcDescs are in commitment "
+            "output order. 'htlc_ids' is added by the extraction script (see htlc_ids_of)."
         ),
-        "cases": json.loads(body.group(1)),
+        "cases": cases,
     }
 
 
