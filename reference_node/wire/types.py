@@ -20,6 +20,7 @@ from reference_node.wire.errors import (
     InvalidPointError,
     InvalidUtf8Error,
     NonMinimalTruncatedIntError,
+    TlvLengthError,
     TruncatedError,
 )
 from reference_node.wire.scid import ShortChannelId
@@ -153,7 +154,8 @@ class TruncatedUIntCodec(UIntCodec):
     def read(self, reader: Reader, where: str) -> int:
         width = reader.remaining()
         if width > (self.size or 0):
-            raise TruncatedError(f"{self.spec_name} longer than {self.size} bytes", where=where)
+            # Only TLV records end in a truncated integer, so the record is longer than its encoding.
+            raise TlvLengthError(f"{width} bytes is greater than {self.spec_name}'s {self.size}", where=where)
         raw = reader.rest()
         if raw[:1] == b"\x00":
             raise NonMinimalTruncatedIntError(f"{self.spec_name} has a leading zero byte", where=where)
