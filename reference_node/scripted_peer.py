@@ -186,6 +186,13 @@ class ScriptedPeer:
         await self.connection.send(payload)
         self._record(TraceDirection.SENT, self._classify(payload), payload)
 
+    async def send_unframed(self, data: bytes) -> None:
+        """Write bytes to the TCP stream without BOLT 8 framing or encryption (garbage for the other node)."""
+        await self.connection.send_unframed(data)
+        self.trace.append(
+            TraceEntry(TraceDirection.SENT, "unframed", {"bytes": data.hex()}, data, time.time())
+        )
+
     async def send_init(
         self,
         *,

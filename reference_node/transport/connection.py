@@ -77,6 +77,17 @@ class Connection:
             await self.close()
             raise ConnectionClosed(f"send failed: {exc}") from exc
 
+    async def send_unframed(self, data: bytes) -> None:
+        """Write bytes straight to the TCP stream, bypassing encryption (fault injection only)."""
+        if self.closed:
+            raise ConnectionClosed("send on a closed connection")
+        self._writer.write(data)
+        try:
+            await self._writer.drain()
+        except (ConnectionError, OSError) as exc:
+            await self.close()
+            raise ConnectionClosed(f"send failed: {exc}") from exc
+
     async def receive(self) -> bytes:
         """The next decrypted Lightning message; ConnectionClosed at EOF, MessageBadMac on tampering."""
         decryptor = self._session.decryptor
