@@ -1,4 +1,4 @@
-"""`boltcheck node` as a process: ready line, BOLT 8 + init + ping/pong from the scripted peer, clean exits."""
+"""`boltcheck node` as a process: ready line, BOLT 8, init, ping/pong from the scripted peer, clean exit."""
 
 from __future__ import annotations
 
