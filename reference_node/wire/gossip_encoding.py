@@ -106,7 +106,7 @@ def decode_query_flags(
 
 def encode_query_flags(flags: Iterable[int]) -> tuple[int, bytes]:
     """(encoding_type, encoded_query_flags) for the `query_flags` TLV, uncompressed."""
-    return EncodingType.UNCOMPRESSED, b"".join(encode_bigsize(flag) for flag in flags)
+    return int(EncodingType.UNCOMPRESSED), b"".join(encode_bigsize(flag) for flag in flags)
 
 
 def decode_timestamps(
@@ -127,4 +127,4 @@ def encode_timestamps(timestamps: Iterable[ChannelUpdateTimestamps]) -> tuple[in
     out = bytearray()
     for item in timestamps:
         CHANNEL_UPDATE_TIMESTAMPS.write(item, out)
-    return EncodingType.UNCOMPRESSED, bytes(out)
+    return int(EncodingType.UNCOMPRESSED), bytes(out)

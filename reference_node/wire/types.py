@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeGuard, TypeVar
 
 import coincurve
 
@@ -70,6 +70,11 @@ def _hex_to_bytes(raw: Any, where: str) -> bytes:
         raise FieldValueError(f"not valid hex: {raw!r}", where=where) from exc
 
 
+def _is_int(value: object) -> TypeGuard[int]:
+    """An int (IntEnum/IntFlag members included) but not a bool."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 class Codec(ABC, Generic[T]):
     """How one field (or array element) is represented on the wire and in Python/JSON."""
 
@@ -112,12 +117,14 @@ class UIntCodec(Codec[int]):
         out += value.to_bytes(self.size or 0, "big")
 
     def check(self, value: object, where: str) -> None:
-        if type(value) is not int or not 0 <= value <= self._max:
+        if not _is_int(value) or not 0 <= value <= self._max:
             raise FieldValueError(
                 f"{self.spec_name} must be an int in 0..{self._max}, got {value!r}", where=where
             )
 
     def from_json(self, raw: Any, where: str) -> int:
+        if not isinstance(raw, int) or isinstance(raw, bool):
+            raise FieldValueError(f"{self.spec_name} must be an integer, got {raw!r}", where=where)
         self.check(raw, where)
         return int(raw)
 
@@ -138,12 +145,14 @@ class SIntCodec(Codec[int]):
         out += value.to_bytes(self.size or 0, "big", signed=True)
 
     def check(self, value: object, where: str) -> None:
-        if type(value) is not int or not self._min <= value <= self._max:
+        if not _is_int(value) or not self._min <= value <= self._max:
             raise FieldValueError(
                 f"{self.spec_name} must be an int in {self._min}..{self._max}, got {value!r}", where=where
             )
 
     def from_json(self, raw: Any, where: str) -> int:
+        if not isinstance(raw, int) or isinstance(raw, bool):
+            raise FieldValueError(f"{self.spec_name} must be an integer, got {raw!r}", where=where)
         self.check(raw, where)
         return int(raw)
 
@@ -178,10 +187,12 @@ class BigSizeCodec(Codec[int]):
         out += encode_bigsize(value)
 
     def check(self, value: object, where: str) -> None:
-        if type(value) is not int or not 0 <= value <= BIGSIZE_MAX:
+        if not _is_int(value) or not 0 <= value <= BIGSIZE_MAX:
             raise FieldValueError(f"bigsize must be an int in 0..2^64-1, got {value!r}", where=where)
 
     def from_json(self, raw: Any, where: str) -> int:
+        if not isinstance(raw, int) or isinstance(raw, bool):
+            raise FieldValueError(f"{self.spec_name} must be an integer, got {raw!r}", where=where)
         self.check(raw, where)
         return int(raw)
 
