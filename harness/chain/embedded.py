@@ -81,6 +81,9 @@ class EmbeddedChain:
         self._owns_dir = data_dir is None
         self.data_dir = Path(tempfile.mkdtemp(prefix="boltcheck-chain-")) if data_dir is None else data_dir
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        # The chain lives in memory for one process; a previous run's kernel state would not match it.
+        for stale in self.data_dir.glob("kernel-*"):
+            shutil.rmtree(stale)
         self.rules = rules or AcceptanceRules()
         self.fee_schedule = fee_schedule or FeeSchedule()
         self._clock = clock
