@@ -37,13 +37,15 @@ class ReturnedFailure:
 class DecodedFailure:
     """The origin's reading of a returned failure.
 
-    `failing_hop_index` is the index in the route (0 = the origin's peer). `hold_times` are the
-    hold times (100 ms units) of the hops whose attribution HMACs verified, from the origin's peer on.
-    `attribution_failed_at` is the first hop whose attribution did not verify, if any.
+    `failing_hop_index` is the index in the route (0 = the origin's peer) whose `um` HMAC matched,
+    with its `failure_message`; both are None when no hop's HMAC matched. `hold_times` are the hold
+    times (100 ms units) of the hops whose attribution HMACs verified, from the origin's peer on.
+    `attribution_failed_at` is the first hop whose attribution HMACs did not verify: that hop or its
+    upstream neighbour altered the failure ("Blame is still only assignable to a pair of nodes").
     """
 
-    failing_hop_index: int
-    failure_message: bytes
+    failing_hop_index: int | None
+    failure_message: bytes | None
     hold_times: tuple[int, ...]
     attribution_failed_at: int | None
 
@@ -107,8 +109,8 @@ def _parse_failuremsg(packet: bytes) -> bytes:
 def decode_failure(shared_secrets: Sequence[bytes], returned: ReturnedFailure) -> DecodedFailure:
     """The origin: peel `ammag` layers hop by hop until a `um` HMAC matches ("Origin node").
 
-    Attribution data, when present, is verified at each hop on the way and yields hold times.
-    Raises FailurePacketError if no hop's HMAC matches.
+    Attribution data, when present, is verified at each hop on the way and yields hold times;
+    when no HMAC matches, `attribution_failed_at` is what identifies the culprit pair.
     """
     packet = returned.reason
     attribution = returned.attribution_data
@@ -132,10 +134,7 @@ def decode_failure(shared_secrets: Sequence[bytes], returned: ReturnedFailure) -
         um_key = generate_key(KeyType.UM, shared_secret)
         if _hmac.compare_digest(hmac_sha256(um_key, packet[HMAC_LEN:]), packet[:HMAC_LEN]):
             return DecodedFailure(index, _parse_failuremsg(packet), tuple(hold_times), attribution_failed_at)
-    raise FailurePacketError(
-        f"no hop of {len(shared_secrets)} produced this failure"
-        + ("" if attribution_failed_at is None else f"; attribution broke at hop {attribution_failed_at}")
-    )
+    return DecodedFailure(None, None, tuple(hold_times), attribution_failed_at)
 
 
 def decode_fulfill_attribution(shared_secrets: Sequence[bytes], attribution_data: bytes) -> tuple[int, ...]:
