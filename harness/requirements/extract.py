@@ -110,6 +110,16 @@ def actor_from(lead_in: str) -> str:
     return "node"
 
 
+def block_actor(lead_in: str, section: str) -> str:
+    """The actor of a lead-in, prefixed by the message it names when that is not the section's own
+    ("A node sending a `pong` message" in the `ping` section -> "pong_sender")."""
+    actor = actor_from(lead_in)
+    named = re.search(r"`([a-z0-9_]+)`", lead_in)
+    if named and named.group(1) != section_slug(section):
+        return f"{named.group(1)}_{actor}"
+    return actor
+
+
 def section_slug(title: str) -> str:
     """`open_channel` for "The `open_channel` Message"; otherwise the title's main words."""
     code = re.search(r"`([^`]+)`", title)
@@ -143,7 +153,10 @@ def _emit_bullet(
     if bullet.children:
         for child in bullet.children:
             yield from _emit_bullet(child, block, section, (*context, bullet.text), level, prose)
-        return
+        # "- MAY close the connection,\n  - and MUST NOT fail the channels": when every child states its
+        # own keyword, the parent's keyword is a requirement of its own; otherwise the children carry it.
+        if own is None or not all(first_level(child.text) for child in bullet.children):
+            return
     if level is None:
         return
     for text in _leaf_sentences(bullet.text, prose):
@@ -151,7 +164,7 @@ def _emit_bullet(
             section=section,
             section_slug=section_slug(section),
             level=first_level(text) or level,
-            actor=actor_from(block.lead_in) if block.lead_in else actor_from(text),
+            actor=block_actor(block.lead_in, section) if block.lead_in else actor_from(text),
             actor_text=_strip_colon(block.lead_in) if block.lead_in else "",
             text=text,
             context=context,
@@ -171,7 +184,7 @@ def _emit_block(block: _Block, section: str, prose: bool) -> Iterator[Extracted]
                 section=section,
                 section_slug=section_slug(section),
                 level=level,
-                actor=actor_from(block.lead_in) if block.lead_in else actor_from(sentence),
+                actor=block_actor(block.lead_in, section) if block.lead_in else actor_from(sentence),
                 actor_text=_strip_colon(block.lead_in),
                 text=sentence.strip(),
                 context=(),
