@@ -86,14 +86,20 @@ def message_names() -> list[str]:
 
 
 def encode_message(msg: Message | UnknownMessage) -> bytes:
-    """2-byte type + payload + extension. Values are checked first (FieldValueError names the field)."""
+    """2-byte type + payload + extension. Values are checked first (FieldValueError names the field);
+    a result longer than MAX_MESSAGE_SIZE raises EncodeError (the transport could not carry it)."""
     if isinstance(msg, UnknownMessage):
         if not 0 <= msg.type <= 0xFFFF:
             raise EncodeError(f"message type out of range: {msg.type}")
-        return msg.type.to_bytes(2, "big") + msg.payload
-    check_struct(msg, msg.NAME)
-    out = bytearray(msg.TYPE.to_bytes(2, "big"))
-    write_struct(msg, out)
+        out = bytearray(msg.type.to_bytes(2, "big") + msg.payload)
+        name = f"message type {msg.type}"
+    else:
+        check_struct(msg, msg.NAME)
+        out = bytearray(msg.TYPE.to_bytes(2, "big"))
+        write_struct(msg, out)
+        name = msg.NAME
+    if len(out) > MAX_MESSAGE_SIZE:
+        raise EncodeError(f"{len(out)} bytes exceeds the {MAX_MESSAGE_SIZE}-byte message limit", where=name)
     return bytes(out)
 
 
