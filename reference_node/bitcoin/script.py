@@ -112,7 +112,7 @@ def parse_pushes(script: bytes) -> list[bytes | int]:
     try:
         while not reader.at_end():
             opcode = reader.read(1)[0]
-            if 0 < opcode < Op.OP_PUSHDATA1:
+            if opcode < Op.OP_PUSHDATA1:  # OP_0 pushes the empty vector
                 items.append(reader.read(opcode))
             elif opcode == Op.OP_PUSHDATA1:
                 items.append(reader.read(reader.read(1)[0]))
