@@ -23,22 +23,25 @@ def encode_bigsize(value: int) -> bytes:
     return b"\xff" + value.to_bytes(8, "big")
 
 
-def decode_bigsize(data: bytes, offset: int = 0, *, where: str = "bigsize") -> tuple[int, int]:
-    """Decode one BigSize at `offset`; return (value, offset just past it).
+def decode_bigsize(
+    data: bytes, offset: int = 0, *, end: int | None = None, where: str = "bigsize"
+) -> tuple[int, int]:
+    """Decode one BigSize at `offset` (reading no further than `end`); return (value, offset past it).
 
     Raises TruncatedError ("EOF" when no byte at all, "unexpected EOF" when cut short) and
     NonCanonicalBigSizeError, the two failure kinds Appendix A's vectors distinguish.
     """
-    if offset >= len(data):
+    limit = len(data) if end is None else end
+    if offset >= limit:
         raise TruncatedError("EOF", where=where)
     prefix = data[offset]
     if prefix < 0xFD:
         return prefix, offset + 1
     width, minimum = _WIDE[prefix]
-    end = offset + 1 + width
-    if end > len(data):
+    stop = offset + 1 + width
+    if stop > limit:
         raise TruncatedError("unexpected EOF", where=where)
-    value = int.from_bytes(data[offset + 1 : end], "big")
+    value = int.from_bytes(data[offset + 1 : stop], "big")
     if value < minimum:
         raise NonCanonicalBigSizeError("decoded bigsize is not canonical", where=where)
-    return value, end
+    return value, stop

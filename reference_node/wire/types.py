@@ -55,7 +55,7 @@ class Reader:
         return chunk
 
     def bigsize(self, where: str) -> int:
-        value, self.pos = decode_bigsize(self.data[: self.end], self.pos, where=where)
+        value, self.pos = decode_bigsize(self.data, self.pos, end=self.end, where=where)
         return value
 
 
