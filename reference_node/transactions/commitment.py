@@ -101,8 +101,16 @@ def build_commitment(params: ChannelParams, spec: CommitmentSpec, keys: Commitme
         (trimmed if dust else untrimmed).append(htlc)
     base_fee_sat = commitment_base_fee_sat(spec.feerate_per_kw, len(untrimmed), channel_type)
 
-    # Step 3: the opener pays the base fee (and both anchors); it cannot pay more than it has.
-    opener_charge_msat = (base_fee_sat + (2 * ANCHOR_OUTPUT_SAT if anchors else 0)) * 1000
+    # Step 3: the opener pays the base fee and both anchors. A base fee above its balance takes all of
+    # it (Appendix C "fee greater than funder amount"); the anchors cannot be paid out of nothing, and
+    # BOLT 2 never lets the opener's balance fall that low, so such a state is rejected.
+    anchors_msat = 2 * ANCHOR_OUTPUT_SAT * 1000 if anchors else 0
+    opener_msat = spec.to_local_msat if params.holder_is_opener else spec.to_remote_msat
+    if opener_msat < anchors_msat:
+        raise TransactionBuildError(
+            f"the opener's balance ({opener_msat} msat) cannot pay the two anchors ({anchors_msat} msat)"
+        )
+    opener_charge_msat = base_fee_sat * 1000 + anchors_msat
     to_local_msat, to_remote_msat = spec.to_local_msat, spec.to_remote_msat
     if params.holder_is_opener:
         to_local_msat = max(0, to_local_msat - opener_charge_msat)
