@@ -1,0 +1,103 @@
+"""`boltcheck run`: run scenario suites through pytest with the boltcheck plugin, write the reports.
+
+With no arguments: every scenario in suites/, reference node against reference node, embedded chain,
+reports in ./boltcheck-report/. Exit code 0 only if nothing failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.drivers.targets import CHAINS, LAUNCHERS, TargetSpec, TargetSpecError
+from harness.paths import suites_dir
+
+
+class SuiteNotFound(ValueError):
+    """--suite names neither a file or folder nor a suite under suites/."""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("run", help="run scenario suites against a target; write the reports")
+    parser.add_argument("--suite", default=None, help="suite name under suites/ or a path (default: all)")
+    parser.add_argument("--target", default="reference", help="reference | reference:defect=NAME | cln | lnd")
+    parser.add_argument("--chain", default="embedded", choices=CHAINS)
+    parser.add_argument("--launcher", default="process", choices=LAUNCHERS)
+    parser.add_argument("--report", type=Path, default=Path("boltcheck-report"), help="report folder")
+    parser.add_argument("-n", "--workers", default=None, help="pytest-xdist workers (a number or auto)")
+    parser.add_argument("--seed", type=int, default=None, help="run seed (default: random, recorded)")
+    parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to pytest")
+    parser.set_defaults(func=run)
+
+
+def resolve_suite(suite: str | None) -> Path:
+    if suite is None:
+        return suites_dir()
+    path = Path(suite)
+    if path.exists():
+        return path
+    for candidate in (suites_dir() / suite, suites_dir() / f"{suite}.yaml"):
+        if candidate.exists():
+            return candidate
+    raise SuiteNotFound(f"no suite {suite!r}: not a path, nor suites/{suite}/ nor suites/{suite}.yaml")
+
+
+def _plugin_installed() -> bool:
+    return any(ep.name == "boltcheck" for ep in importlib.metadata.entry_points(group="pytest11"))
+
+
+def pytest_arguments(args: argparse.Namespace) -> list[str]:
+    suite = resolve_suite(args.suite)
+    argv = [str(suite), "-p", "no:cacheprovider", "-q"]
+    if not _plugin_installed():
+        argv += ["-p", "harness.pytest_plugin"]
+    argv += [
+        f"--boltcheck-target={args.target}",
+        f"--boltcheck-chain={args.chain}",
+        f"--boltcheck-launcher={args.launcher}",
+        f"--boltcheck-report={args.report}",
+    ]
+    if args.seed is not None:
+        argv.append(f"--boltcheck-seed={args.seed}")
+    if args.workers is not None:
+        argv += ["-n", str(args.workers)]
+    extra = list(args.pytest_args)
+    if extra and extra[0] == "--":
+        extra = extra[1:]
+    return argv + extra
+
+
+def _summary(report_dir: Path) -> str:
+    report_json = report_dir / "report.json"
+    if not report_json.is_file():
+        return "no report written"
+    data = json.loads(report_json.read_text(encoding="utf-8"))
+    scenarios = data["scenario_totals"]
+    parts = [
+        f"scenarios: {scenarios['pass']} passed, {scenarios['fail']} failed, "
+        f"{scenarios['error']} errors, {scenarios['skip']} skipped"
+    ]
+    for target, totals in data["totals"].items():
+        parts.append(
+            f"requirements on {target}: {totals['pass']} pass, {totals['fail']} fail, "
+            f"{totals['skip']} skip, {totals['untested']} untested"
+        )
+    parts.append(f"seed {data['run']['seed']}; reports in {report_dir}/")
+    return "\n".join(parts)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        TargetSpec.parse(args.target)
+        argv = pytest_arguments(args)
+    except (TargetSpecError, SuiteNotFound) as exc:
+        print(f"boltcheck run: {exc}", file=sys.stderr)
+        return 2
+    code = int(pytest.main(argv))
+    print(_summary(args.report))
+    return 0 if code == pytest.ExitCode.OK else 1

@@ -1,0 +1,72 @@
+"""Factories that make a NodeDriver or a PeerSession for a scenario node, by implementation name.
+
+Other modules (launchers for cln/lnd, later) call `register_driver` to plug theirs in; the executor
+calls `create_driver` / `create_peer`. An implementation nobody registered is an UnsupportedOperation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.drivers.base import NodeDriver, UnsupportedOperation
+from harness.drivers.peer import PeerSession
+
+#: the implementation name of the reference node acting as a scripted, message-level peer
+SCRIPTED = "scripted"
+
+
+@dataclass(frozen=True)
+class NodeSetup:
+    """Everything a factory needs to make one node of one scenario run."""
+
+    name: str
+    implementation: str
+    private_key: bytes  # derived from the scenario seed; never logged
+    workdir: Path
+    defect: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+DriverFactory = Callable[[NodeSetup], NodeDriver]
+PeerFactory = Callable[[NodeSetup], PeerSession]
+
+_DRIVERS: dict[str, DriverFactory] = {}
+_PEERS: dict[str, PeerFactory] = {}
+
+
+def register_driver(implementation: str, factory: DriverFactory) -> None:
+    _DRIVERS[implementation] = factory
+
+
+def register_peer(implementation: str, factory: PeerFactory) -> None:
+    _PEERS[implementation] = factory
+
+
+def _load_builtin() -> None:
+    # Imported on first use: the reference adapters import reference_node, which the loader does not need.
+    if "reference" not in _DRIVERS:
+        from harness.drivers.reference import ReferenceDriver, ScriptedPeerSession
+
+        _DRIVERS.setdefault("reference", ReferenceDriver.from_setup)
+        _PEERS.setdefault(SCRIPTED, ScriptedPeerSession.from_setup)
+
+
+def create_driver(setup: NodeSetup) -> NodeDriver:
+    _load_builtin()
+    factory = _DRIVERS.get(setup.implementation)
+    if factory is None:
+        raise UnsupportedOperation(
+            setup.implementation, "start", f"no {setup.implementation} driver is registered"
+        )
+    return factory(setup)
+
+
+def create_peer(setup: NodeSetup) -> PeerSession:
+    _load_builtin()
+    factory = _PEERS.get(setup.implementation)
+    if factory is None:
+        raise UnsupportedOperation(setup.implementation, "scripted peer", "no scripted peer is registered")
+    return factory(setup)

@@ -1,0 +1,213 @@
+"""pytest plugin: every scenario YAML under suites/ is a test item.
+
+    pytest suites/ --boltcheck-target=reference --boltcheck-report=out/ -n auto
+
+Options: --boltcheck-target (reference, reference:defect=NAME, cln, lnd), --boltcheck-report DIR (write
+report.json, junit.xml, report.md, report.html there), --boltcheck-seed N (default: random, recorded),
+--boltcheck-chain, --boltcheck-launcher. Under pytest-xdist each worker runs its scenarios with its own
+temp dirs and ports (nodes bind port 0); the controller passes every worker the same seed, gathers the
+results each item attaches to its report, and writes the reports once at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import json
+import secrets
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.drivers.targets import CHAINS, LAUNCHERS, TargetSpec, TargetSpecError
+from harness.report import RunInfo, build_report, write_reports
+from harness.report.junit import evidence_text
+from harness.requirements import Catalog, load_catalog, spec_commit_of
+from harness.scenarios import (
+    RunSettings,
+    Scenario,
+    ScenarioError,
+    ScenarioResult,
+    Status,
+    load_scenario,
+    run_scenario,
+)
+
+_RESULT_PROPERTY = "boltcheck_result"
+
+
+@dataclass
+class BoltcheckState:
+    target: TargetSpec
+    seed: int
+    chain: str
+    launcher: str
+    report_dir: Path | None
+    catalog: Catalog
+    workdir: Path
+    started_at: str
+    started: float
+    results: list[ScenarioResult] = field(default_factory=list)
+    workers: int = 1
+
+
+STATE_KEY = pytest.StashKey[BoltcheckState]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("boltcheck", "boltcheck scenarios (suites/*.yaml)")
+    group.addoption("--boltcheck-target", default="reference", help="implementation under test")
+    group.addoption(
+        "--boltcheck-report", default=None, type=Path, help="write the four reports to this folder"
+    )
+    group.addoption("--boltcheck-seed", default=None, type=int, help="run seed (default: random, recorded)")
+    group.addoption("--boltcheck-chain", default="embedded", choices=CHAINS, help="chain backend")
+    group.addoption(
+        "--boltcheck-launcher", default="process", choices=LAUNCHERS, help="how to launch cln/lnd"
+    )
+
+
+def _worker_input(config: pytest.Config) -> dict[str, Any] | None:
+    return getattr(config, "workerinput", None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        target = TargetSpec.parse(config.getoption("--boltcheck-target"))
+    except TargetSpecError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    worker_input = _worker_input(config)
+    if worker_input is not None and "boltcheck_seed" in worker_input:
+        seed = int(worker_input["boltcheck_seed"])
+    else:
+        given = config.getoption("--boltcheck-seed")
+        seed = given if given is not None else secrets.randbits(32)
+    report_dir = config.getoption("--boltcheck-report")
+    numprocesses = getattr(config.option, "numprocesses", None)
+    config.stash[STATE_KEY] = BoltcheckState(
+        target=target,
+        seed=seed,
+        chain=config.getoption("--boltcheck-chain"),
+        launcher=config.getoption("--boltcheck-launcher"),
+        report_dir=report_dir.resolve() if report_dir else None,
+        catalog=load_catalog(),
+        workdir=Path(tempfile.mkdtemp(prefix="boltcheck-")),
+        started_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        started=time.monotonic(),
+        workers=numprocesses if isinstance(numprocesses, int) and numprocesses > 0 else 1,
+    )
+    config.pluginmanager.register(ResultGatherer(config.stash[STATE_KEY]), "boltcheck-results")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist (controller): every worker runs with the controller's seed."""
+    node.workerinput["boltcheck_seed"] = node.config.stash[STATE_KEY].seed
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    state = config.stash[STATE_KEY]
+    return f"boltcheck: target {state.target}, seed {state.seed}, chain {state.chain}"
+
+
+def _is_scenario_file(file_path: Path, config: pytest.Config) -> bool:
+    if file_path.suffix not in (".yaml", ".yml") or "requirements" in file_path.parts:
+        return False
+    given = {Path(str(arg).split("::")[0]).resolve() for arg in config.args}
+    return "suites" in file_path.parts or file_path.resolve() in given
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if _is_scenario_file(file_path, parent.config):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ScenarioFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        state = self.config.stash[STATE_KEY]
+        try:
+            scenario = load_scenario(self.path, state.catalog)
+        except ScenarioError as exc:
+            raise self.CollectError(str(exc)) from exc
+        yield ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
+
+
+class ScenarioFailed(AssertionError):
+    def __init__(self, result: ScenarioResult) -> None:
+        super().__init__(result.reason)
+        self.result = result
+
+
+class ScenarioItem(pytest.Item):
+    def __init__(self, *, scenario: Scenario, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scenario = scenario
+        for tag in scenario.tags:
+            self.extra_keyword_matches.add(tag)
+
+    def runtest(self) -> None:
+        state = self.config.stash[STATE_KEY]
+        settings = RunSettings(
+            target=state.target,
+            seed=state.seed,
+            workdir=state.workdir,
+            chain=state.chain,
+            launcher=state.launcher,
+        )
+        result = asyncio.run(run_scenario(self.scenario, settings))
+        self.user_properties.append((_RESULT_PROPERTY, json.dumps(result.to_json())))
+        for rid, (status, _step) in sorted(result.requirement_statuses().items()):
+            self.user_properties.append((f"requirement:{rid}", status.value))
+        if result.status is Status.SKIP:
+            pytest.skip(result.reason)
+        if result.status in (Status.FAIL, Status.ERROR):
+            raise ScenarioFailed(result)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, ScenarioFailed):
+            result = excinfo.value.result
+            return f"{result.status.value}: {result.reason}\n{evidence_text(result)}"
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"scenario {self.scenario.name} [{self.config.stash[STATE_KEY].target}]"
+
+
+class ResultGatherer:
+    """Registered per session: gathers each scenario's result (on the xdist controller too, where
+    worker reports are replayed) and writes the reports once, at the end, outside the workers."""
+
+    def __init__(self, state: BoltcheckState) -> None:
+        self.state = state
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call":
+            return
+        for name, value in report.user_properties:
+            if name == _RESULT_PROPERTY:
+                self.state.results.append(ScenarioResult.from_json(json.loads(str(value))))
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        state = self.state
+        if _worker_input(session.config) is not None or state.report_dir is None:
+            return
+        info = RunInfo(
+            run_seed=state.seed,
+            targets=(str(state.target),),
+            started_at=state.started_at,
+            duration_s=time.monotonic() - state.started,
+            chain=state.chain,
+            launcher=state.launcher,
+            spec_commit=spec_commit_of(state.catalog),
+            workers=state.workers,
+        )
+        paths = write_reports(build_report(info, state.results, state.catalog), state.report_dir)
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"boltcheck reports (seed {state.seed}): " + ", ".join(str(p) for p in paths))

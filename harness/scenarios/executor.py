@@ -1,0 +1,224 @@
+"""Run one scenario: make its nodes, run its steps in order with time limits, collect evidence.
+
+Every random choice comes from the scenario seed (derived from the run seed and the scenario name),
+which the result records, so a failure replays with `--seed`. Nothing sleeps: each step awaits its
+events under a timeout, and the whole scenario runs under `timeout_s`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.drivers.base import DriverError, NodeAddress, NodeDriver, UnsupportedOperation
+from harness.drivers.peer import ExpectationFailed, PeerSession
+from harness.drivers.registry import SCRIPTED, NodeSetup, create_driver, create_peer
+from harness.drivers.targets import TargetSpec
+from harness.paths import DataDirNotFound, project_root
+from harness.scenarios.model import Scenario, StepCall
+from harness.scenarios.results import ScenarioResult, Status, StepResult
+
+# Time a step gets beyond its own timeout_s, to report the step's own timeout rather than ours.
+_STEP_GRACE_S = 5.0
+_START_TIMEOUT_S = 30.0
+_STOP_TIMEOUT_S = 10.0
+# secp256k1 group order: a derived private key must be below it (BOLT 8 static keys).
+_CURVE_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+class HarnessError(RuntimeError):
+    """Something in the harness itself went wrong (not the node under test)."""
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    target: TargetSpec
+    seed: int
+    workdir: Path
+    chain: str = "embedded"
+    launcher: str = "process"
+    default_step_timeout_s: float = 30.0
+
+
+def scenario_seed(run_seed: int, scenario_name: str) -> int:
+    digest = hashlib.sha256(f"boltcheck/{run_seed}/{scenario_name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def node_private_key(seed: int, node_name: str) -> bytes:
+    counter = 0
+    while True:
+        material = f"boltcheck-node-key/{seed}/{node_name}/{counter}".encode()
+        key = hashlib.sha256(material).digest()
+        if 0 < int.from_bytes(key, "big") < _CURVE_ORDER:
+            return key
+        counter += 1
+
+
+@dataclass
+class _Context:
+    """The StepContext a scenario's steps see."""
+
+    scenario: Scenario
+    settings: RunSettings
+    scenario_seed: int
+    workdir: Path
+    rng: random.Random
+    peers: dict[str, PeerSession] = field(default_factory=dict)
+    drivers: dict[str, NodeDriver] = field(default_factory=dict)
+    txids: list[str] = field(default_factory=list)
+    values: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def default_timeout_s(self) -> float:
+        return self.settings.default_step_timeout_s
+
+    def is_peer(self, name: str) -> bool:
+        return name in self.peers
+
+    def peer(self, name: str) -> PeerSession:
+        try:
+            return self.peers[name]
+        except KeyError:
+            raise HarnessError(f"{name!r} is not a scripted peer of {self.scenario.name}") from None
+
+    def driver(self, name: str) -> NodeDriver:
+        try:
+            return self.drivers[name]
+        except KeyError:
+            raise HarnessError(f"{name!r} is not a driven node of {self.scenario.name}") from None
+
+    def address(self, name: str) -> NodeAddress:
+        return self.driver(name).address
+
+    def record_txid(self, txid: str) -> None:
+        self.txids.append(txid)
+
+    def set_value(self, key: str, value: object) -> None:
+        self.values[key] = value
+
+    def get_value(self, key: str) -> object:
+        try:
+            return self.values[key]
+        except KeyError:
+            raise HarnessError(f"no value {key!r} was set by an earlier step") from None
+
+    async def start_nodes(self) -> None:
+        for spec in self.scenario.nodes.values():
+            implementation, defect = spec.implementation, None
+            if spec.is_target:
+                implementation, defect = self.settings.target.implementation, self.settings.target.defect
+            setup = NodeSetup(
+                name=spec.name,
+                implementation=implementation,
+                private_key=node_private_key(self.scenario_seed, spec.name),
+                workdir=self.workdir / spec.name,
+                defect=defect,
+                options=spec.options,
+            )
+            setup.workdir.mkdir(parents=True, exist_ok=True)
+            if implementation == SCRIPTED:
+                self.peers[spec.name] = create_peer(setup)
+            else:
+                driver = create_driver(setup)
+                self.drivers[spec.name] = driver
+                await asyncio.wait_for(driver.start(), _START_TIMEOUT_S)
+
+    async def shutdown(self) -> list[str]:
+        """Close every peer and stop every node; returns what went wrong doing so."""
+        problems = []
+        for name, peer in self.peers.items():
+            try:
+                await asyncio.wait_for(peer.close(), _STOP_TIMEOUT_S)
+            except (DriverError, OSError, TimeoutError) as exc:
+                problems.append(f"closing {name}: {type(exc).__name__}: {exc}")
+        for name, driver in self.drivers.items():
+            try:
+                await asyncio.wait_for(driver.stop(), _STOP_TIMEOUT_S)
+            except (DriverError, OSError, TimeoutError) as exc:
+                problems.append(f"stopping {name}: {type(exc).__name__}: {exc}")
+        return problems
+
+
+async def _run_step(call: StepCall, ctx: _Context) -> tuple[Status, str]:
+    own_limit = call.step.timeout()
+    limit = own_limit + _STEP_GRACE_S if own_limit is not None else ctx.default_timeout_s
+    try:
+        detail = await asyncio.wait_for(call.step.run(ctx), limit)
+    except ExpectationFailed as exc:
+        return Status.FAIL, str(exc)
+    except TimeoutError:
+        return Status.FAIL, f"step did not finish within {limit:g}s"
+    except UnsupportedOperation as exc:
+        return Status.SKIP, str(exc)
+    except Exception as exc:  # the executor's boundary: any other exception is reported, never lost
+        return Status.ERROR, f"{type(exc).__name__}: {exc}"
+    return Status.PASS, detail or ""
+
+
+async def run_scenario(scenario: Scenario, settings: RunSettings) -> ScenarioResult:
+    """Run every step of `scenario` against `settings.target`; never raises for a node's misbehaviour."""
+    started = time.monotonic()
+    seed = scenario_seed(settings.seed, scenario.name)
+    workdir = settings.workdir / f"{scenario.name}-{seed:016x}"
+    ctx = _Context(scenario, settings, seed, workdir, random.Random(seed))
+    results: list[StepResult] = []
+    status, reason = Status.PASS, ""
+    try:
+        async with asyncio.timeout(scenario.timeout_s):
+            try:
+                await ctx.start_nodes()
+            except UnsupportedOperation as exc:
+                status, reason = Status.SKIP, str(exc)
+            except Exception as exc:  # starting nodes is harness territory: report, do not raise
+                status, reason = Status.ERROR, f"starting nodes: {type(exc).__name__}: {exc}"
+            for call in scenario.steps:
+                if status is not Status.PASS:
+                    results.append(_not_run(call, reason))
+                    continue
+                step_started = time.monotonic()
+                step_status, detail = await _run_step(call, ctx)
+                results.append(_step_result(call, step_status, detail, time.monotonic() - step_started))
+                if step_status is not Status.PASS:
+                    status = step_status
+                    reason = f"step {call.index} ({call.name}, line {call.line}): {detail}"
+    except TimeoutError:
+        status, reason = Status.FAIL, f"scenario did not finish within timeout_s={scenario.timeout_s:g}"
+        for call in scenario.steps[len(results) :]:
+            results.append(_not_run(call, reason))
+    finally:
+        problems = await ctx.shutdown()
+    if problems:
+        reason = "; ".join(filter(None, [reason, *problems]))
+    return ScenarioResult(
+        scenario=scenario.name,
+        path=_display_path(scenario.path),
+        target=str(settings.target),
+        seed=seed,
+        status=status,
+        reason=reason,
+        duration_s=time.monotonic() - started,
+        steps=tuple(results),
+        traces={name: tuple(peer.trace()) for name, peer in ctx.peers.items()},
+        txids=tuple(ctx.txids),
+    )
+
+
+def _display_path(path: Path) -> str:
+    """The scenario path relative to the checkout when it lies inside it (reports travel)."""
+    try:
+        return str(path.resolve().relative_to(project_root()))
+    except (ValueError, DataDirNotFound):
+        return str(path)
+
+
+def _step_result(call: StepCall, status: Status, detail: str, duration_s: float) -> StepResult:
+    return StepResult(call.index, call.name, call.line, status, detail, duration_s, call.evidences, call.note)
+
+
+def _not_run(call: StepCall, reason: str) -> StepResult:
+    return _step_result(call, Status.NOT_RUN, f"not run: {reason}", 0.0)

@@ -1,0 +1,55 @@
+"""A loaded, validated scenario."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.scenarios.step import Step
+
+#: the placeholder a node's implementation may use for "the implementation under test"
+TARGET_PLACEHOLDER = "${target}"
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    name: str
+    implementation: str  # "reference", "scripted", "cln", "lnd" or TARGET_PLACEHOLDER
+    options: Mapping[str, Any] = field(default_factory=dict)
+    line: int = 0
+
+    @property
+    def is_target(self) -> bool:
+        return self.implementation == TARGET_PLACEHOLDER
+
+
+@dataclass(frozen=True)
+class StepCall:
+    """One entry of `steps`: the step, the requirement ids it evidences, where it is written."""
+
+    index: int
+    step: Step
+    evidences: tuple[str, ...]
+    note: str
+    line: int
+
+    @property
+    def name(self) -> str:
+        return self.step.NAME
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    path: Path
+    nodes: Mapping[str, NodeSpec]
+    requirements: tuple[str, ...]
+    steps: tuple[StepCall, ...]
+    timeout_s: float
+    tags: tuple[str, ...] = ()
+
+    def evidenced(self) -> set[str]:
+        return {rid for call in self.steps for rid in call.evidences}

@@ -1,0 +1,1 @@
+"""Step modules: each registers its steps with `harness.scenarios.registry.register_step` on import."""
