@@ -184,3 +184,8 @@ def test_encode_refuses_a_message_larger_than_the_transport_allows() -> None:
     assert (
         len(encode_message(UnknownMessage(UNUSED_ODD_TYPE, bytes(MAX_MESSAGE_SIZE - 2)))) == MAX_MESSAGE_SIZE
     )
+
+
+def test_unknown_message_fields_show_type_and_payload() -> None:
+    fields = message_to_fields(UnknownMessage(UNUSED_ODD_TYPE, b"\x01\x02"))
+    assert fields == {"type": UNUSED_ODD_TYPE, "payload": "0102"}

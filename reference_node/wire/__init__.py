@@ -28,7 +28,8 @@ Messages
                             ``tlvs`` as {record_name: {field: value}, "unknown_records":
                             [{"type": n, "value": hex}]}. Unknown or missing fields and bad values
                             raise FieldValueError/UnknownFieldError whose ``where`` names the field.
-    message_to_fields(msg) -> dict                 JSON-friendly inverse of build_message.
+    message_to_fields(msg) -> dict                 JSON-friendly inverse of build_message
+                            (an UnknownMessage gives {"type": n, "payload": hex}).
     The message classes themselves (Init, ErrorMessage, WarningMessage, Ping, Pong, OpenChannel,
     ..., GossipTimestampFilter) are importable from here for isinstance checks.
 

@@ -127,6 +127,9 @@ def build_message(name: str, fields: Mapping[str, Any]) -> Message:
     return cls(**struct_values_from_json(cls, raw, name))
 
 
-def message_to_fields(msg: Message) -> dict[str, Any]:
-    """JSON-friendly inverse of build_message; `tlvs` lists only present records."""
+def message_to_fields(msg: Message | UnknownMessage) -> dict[str, Any]:
+    """JSON-friendly inverse of build_message; `tlvs` lists only present records.
+    An UnknownMessage gives {"type": int, "payload": hex} (for traces)."""
+    if isinstance(msg, UnknownMessage):
+        return {"type": msg.type, "payload": msg.payload.hex()}
     return struct_to_json(msg)
