@@ -19,6 +19,7 @@ HMAC_LEN = 32
 MIN_FAILURE_PLUS_PAD_LEN = 256
 # Origin requirement: "SHOULD continue decrypting, until the loop has been repeated 27 times".
 ORIGIN_DECRYPTION_ROUNDS = 27
+_DUMMY_SHARED_SECRET = bytes(32)
 
 
 class FailurePacketError(ValueError):
@@ -110,15 +111,24 @@ def decode_failure(shared_secrets: Sequence[bytes], returned: ReturnedFailure) -
     """The origin: peel `ammag` layers hop by hop until a `um` HMAC matches ("Origin node").
 
     Attribution data, when present, is verified at each hop on the way and yields hold times;
-    when no HMAC matches, `attribution_failed_at` is what identifies the culprit pair.
+    when no HMAC matches, `attribution_failed_at` is what identifies the culprit pair. As the
+    origin requirements recommend, the loop runs 27 rounds whatever the route length or the
+    erring hop, with a constant dummy secret past the route, so timing does not reveal either.
     """
+    if len(returned.reason) < HMAC_LEN:
+        raise FailurePacketError(f"return packet of {len(returned.reason)} bytes is shorter than its hmac")
+    if len(shared_secrets) > ORIGIN_DECRYPTION_ROUNDS:
+        raise FailurePacketError(f"route of {len(shared_secrets)} hops exceeds {ORIGIN_DECRYPTION_ROUNDS}")
     packet = returned.reason
     attribution = returned.attribution_data
     hold_times: list[int] = []
     attribution_failed_at: int | None = None
-    for index, shared_secret in enumerate(shared_secrets):
+    found: tuple[int, bytes] | None = None
+    for index in range(ORIGIN_DECRYPTION_ROUNDS):
+        in_route = index < len(shared_secrets)
+        shared_secret = shared_secrets[index] if in_route else _DUMMY_SHARED_SECRET
         packet = obfuscate_return_packet(shared_secret, packet)
-        if attribution is not None:
+        if attribution is not None and in_route and found is None:
             try:
                 unwrapped = unwrap_attribution(
                     attribution, shared_secret, packet, len(shared_secrets) - index
@@ -129,12 +139,14 @@ def decode_failure(shared_secrets: Sequence[bytes], returned: ReturnedFailure) -
             else:
                 hold_times.append(unwrapped.hold_time)
                 attribution = unwrapped.next_attribution_data
-        if len(packet) < HMAC_LEN:
-            raise FailurePacketError(f"return packet of {len(packet)} bytes is shorter than its hmac")
         um_key = generate_key(KeyType.UM, shared_secret)
-        if _hmac.compare_digest(hmac_sha256(um_key, packet[HMAC_LEN:]), packet[:HMAC_LEN]):
-            return DecodedFailure(index, _parse_failuremsg(packet), tuple(hold_times), attribution_failed_at)
-    return DecodedFailure(None, None, tuple(hold_times), attribution_failed_at)
+        matches = _hmac.compare_digest(hmac_sha256(um_key, packet[HMAC_LEN:]), packet[:HMAC_LEN])
+        if matches and in_route and found is None:
+            found = (index, packet)
+    if found is None:
+        return DecodedFailure(None, None, tuple(hold_times), attribution_failed_at)
+    index, plain = found
+    return DecodedFailure(index, _parse_failuremsg(plain), tuple(hold_times), attribution_failed_at)
 
 
 def decode_fulfill_attribution(shared_secrets: Sequence[bytes], attribution_data: bytes) -> tuple[int, ...]:
