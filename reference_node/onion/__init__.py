@@ -8,4 +8,7 @@ Sans-I/O: pure functions and frozen dataclasses. Modules, one per spec area:
   attribution       `attribution_data` (hold times, truncated HMACs)
   route_blinding    blinded paths, `encrypted_data_tlv`, unblinding
   onion_message     onion messages over blinded paths
+  forwarding        an update_add_htlc onion end to end: peel, read, unblind, amounts, failure code
+  crypto            key generation (rho, mu, um, pad, ammag, ammagext), ChaCha20 stream, ECDH helpers
+  wire_adapter      the one place the package imports reference_node.wire (BigSize, TLV, types)
 """
