@@ -6,13 +6,18 @@ policy and the BOLTs (BOLT 2 `commitment_signed`) expect.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from coincurve import PrivateKey, PublicKey
 from coincurve.ecdsa import cdata_to_der, der_to_cdata, deserialize_compact, serialize_compact
 
 from reference_node.bitcoin.errors import SignatureError
 
 
+@lru_cache(maxsize=1024)
 def private_key(secret: bytes) -> PrivateKey:
+    """A coincurve key; cached because building one computes its public key and keypair (about 2/3 of the
+    cost of a signature), and a commitment with 483 HTLCs signs with the same key 483 times."""
     if len(secret) != 32:
         raise SignatureError(f"private key must be 32 bytes, got {len(secret)}")
     try:

@@ -144,9 +144,12 @@ def build_commitment(params: ChannelParams, spec: CommitmentSpec, keys: Commitme
     # Steps 6-7: to_local and to_remote, if at or above the holder's dust limit.
     has_to_local = to_local_sat >= params.dust_limit_sat
     has_to_remote = to_remote_sat >= params.dust_limit_sat
+    # The to_local script is also the output script of every HTLC transaction.
+    delayed_script = to_local_script(keys.revocation_pubkey, params.to_self_delay, keys.local_delayedpubkey)
     if has_to_local:
-        script = to_local_script(keys.revocation_pubkey, params.to_self_delay, keys.local_delayedpubkey)
-        pending.append(_Pending(OutputKind.TO_LOCAL, to_local_sat, p2wsh_script(script), script, None))
+        pending.append(
+            _Pending(OutputKind.TO_LOCAL, to_local_sat, p2wsh_script(delayed_script), delayed_script, None)
+        )
     if has_to_remote:
         if anchors:
             script = to_remote_anchors_script(keys.remotepubkey)
@@ -183,7 +186,7 @@ def build_commitment(params: ChannelParams, spec: CommitmentSpec, keys: Commitme
     )
     txid = tx.txid()
     htlc_txs = tuple(
-        build_htlc_tx(txid, output, params, spec.feerate_per_kw, keys)
+        build_htlc_tx(txid, output, params, spec.feerate_per_kw, keys, delayed_script)
         for output in outputs
         if output.htlc is not None
     )

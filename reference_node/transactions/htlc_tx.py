@@ -25,8 +25,12 @@ def build_htlc_tx(
     params: ChannelParams,
     feerate_per_kw: int,
     keys: CommitmentKeys,
+    output_witness_script: bytes | None = None,
 ) -> HtlcTx:
     """The unsigned second-stage transaction for one HTLC output of the holder's commitment.
+
+    `output_witness_script` (the to_local-style script, the same for every HTLC of a commitment) may be
+    passed in to avoid rebuilding it per HTLC.
 
     locktime is cltv_expiry for HTLC-timeout and 0 for HTLC-success; sequence is 0, or 1 with option_anchors.
     """
@@ -36,7 +40,9 @@ def build_htlc_tx(
     channel_type = params.channel_type
     offered = htlc.direction is HtlcDirection.OFFERED
     amount_sat = htlc.amount_sat - htlc_tx_fee_sat(htlc.direction, feerate_per_kw, channel_type)
-    script = to_local_script(keys.revocation_pubkey, params.to_self_delay, keys.local_delayedpubkey)
+    script = output_witness_script or to_local_script(
+        keys.revocation_pubkey, params.to_self_delay, keys.local_delayedpubkey
+    )
     tx = Tx(
         version=HTLC_TX_VERSION,
         inputs=(TxIn(OutPoint(commitment_txid, output.index), 1 if channel_type.option_anchors else 0),),
