@@ -189,3 +189,10 @@ def test_encode_refuses_a_message_larger_than_the_transport_allows() -> None:
 def test_unknown_message_fields_show_type_and_payload() -> None:
     fields = message_to_fields(UnknownMessage(UNUSED_ODD_TYPE, b"\x01\x02"))
     assert fields == {"type": UNUSED_ODD_TYPE, "payload": "0102"}
+
+
+def test_a_record_without_data_can_be_given_as_true() -> None:
+    base = {"channel_id": "00" * 32, "locktime": 0, "feerate": 253}
+    msg = build_message("tx_init_rbf", {**base, "tlvs": {"require_confirmed_inputs": True}})
+    assert message_to_fields(msg)["tlvs"] == {"require_confirmed_inputs": {}}
+    assert build_message("tx_init_rbf", {**base, "tlvs": {"require_confirmed_inputs": {}}}) == msg

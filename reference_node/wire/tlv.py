@@ -32,6 +32,7 @@ from reference_node.wire.errors import (
 from reference_node.wire.struct import (
     check_struct,
     read_struct_values,
+    struct_fields,
     struct_to_json,
     struct_values_from_json,
     write_struct,
@@ -247,7 +248,11 @@ def tlv_stream_from_json(cls: type[StreamT], raw: Any, where: str) -> StreamT:
             raise UnknownFieldError(
                 f"unknown TLV record {name!r} (known: {sorted(entries)})", where=f"{where}.{name}"
             )
-        if record_raw is None:
+        if record_raw is None or record_raw is False:
+            continue
+        if record_raw is True and not struct_fields(entry.record):
+            # A record with no data (e.g. `require_confirmed_inputs`): `true` means present.
+            values[name] = entry.record()
             continue
         values[name] = entry.record(**struct_values_from_json(entry.record, record_raw, f"{where}.{name}"))
     unknown = tuple(
