@@ -23,13 +23,13 @@ from reference_node.invoice import (
     Currency,
     FallbackAddress,
     Invoice,
-    InvoiceFeatures,
     RouteHintHop,
     create_invoice,
     decode_invoice,
     encode_invoice,
 )
 from reference_node.invoice.route_hint import scid_to_text
+from reference_node.wire.features import Features
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MAX_MSAT = 21_000_000 * 100_000_000_000
@@ -47,7 +47,7 @@ class InvoiceParams:
     description_hash: bytes | None
     expiry_seconds: int | None
     min_final_cltv_expiry_delta: int | None
-    features: InvoiceFeatures
+    features: Features
     route_hints: tuple[tuple[RouteHintHop, ...], ...]
     fallbacks: tuple[FallbackAddress, ...]
     payment_metadata: bytes | None
@@ -143,7 +143,7 @@ def invoice_params(
         description_hash=draw(hashes) if use_hash else None,
         expiry_seconds=draw(st.none() | st.integers(1, 2**32)),
         min_final_cltv_expiry_delta=draw(st.none() | st.integers(1, 2**16)),
-        features=InvoiceFeatures.of(draw(feature_bits)),
+        features=Features.from_bits(draw(feature_bits)),
         route_hints=draw(route_hint_lists),
         fallbacks=tuple(draw(st.lists(fallback_addresses, max_size=max_fallbacks))),
         payment_metadata=draw(st.none() | st.binary(min_size=1, max_size=64)),
@@ -252,7 +252,7 @@ def test_bolt11_package_decodes_what_we_encode(params: InvoiceParams) -> None:
     assert decoded.metadata == (params.payment_metadata.hex() if params.payment_metadata else None)
     assert decoded.payee == params.node_id.hex()
     assert _bolt11_hops(decoded) == params.route_hints
-    assert _bolt11_feature_bits(decoded.features) == set(params.features.bits)
+    assert _bolt11_feature_bits(decoded.features) == set(params.features.set_bits())
     if params.fallbacks:
         assert decoded.fallback is not None
         assert decoded.fallback.address == params.fallbacks[0].address(params.currency)
@@ -293,7 +293,7 @@ def _bolt11_invoice(params: InvoiceParams) -> bolt11.Bolt11:
     if params.payment_metadata is not None:
         tags.add(TagChar.metadata, params.payment_metadata.hex())
     if params.features.bits:
-        value = sum(1 << bit for bit in params.features.bits)
+        value = params.features.bits
         words = (value.bit_length() + 4) // 5
         tags.add(TagChar.features, Bolt11Features.from_bitstring(BitArray(uint=value, length=5 * words)))
     amount = MilliSatoshi(params.amount_msat) if params.amount_msat is not None else None

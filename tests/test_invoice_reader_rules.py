@@ -14,11 +14,10 @@ from hypothesis import strategies as st
 from reference_node.bitcoin import bech32
 from reference_node.invoice import errors
 from reference_node.invoice.codec import decode_invoice, encode_invoice
-from reference_node.invoice.features import KNOWN_FEATURES, InvoiceFeatures
 from reference_node.invoice.fields import (
     Description,
     DescriptionHash,
-    Features,
+    FeaturesField,
     FieldLengthRule,
     PayeeNodeId,
     PaymentHash,
@@ -32,6 +31,7 @@ from reference_node.invoice.hrp import Currency, format_hrp
 from reference_node.invoice.invoice import TIMESTAMP_WORDS, Invoice, create_invoice
 from reference_node.invoice.signature import InvoiceSignature, sign, signing_hash
 from reference_node.invoice.words import bytes_to_words, int_to_words
+from reference_node.wire.features import Feature, Features
 
 KEY = hashlib.sha256(b"boltcheck test payee").digest()
 OTHER_KEY = hashlib.sha256(b"boltcheck someone else").digest()
@@ -247,19 +247,20 @@ def test_description_over_639_bytes_cannot_be_written() -> None:
 
 
 def test_unknown_odd_feature_is_ignored() -> None:
-    invoice = decode_invoice(invoice_text([*BASE_FIELDS, Features(InvoiceFeatures.of({8, 14, 201}))]))
-    assert invoice.features.bits == {8, 14, 201}
+    invoice = decode_invoice(invoice_text([*BASE_FIELDS, FeaturesField(Features.from_bits({8, 14, 201}))]))
+    assert invoice.features.set_bits() == (8, 14, 201)
 
 
 def test_unknown_even_feature_fails_and_names_the_bit() -> None:
     with pytest.raises(errors.UnknownEvenFeatureError) as caught:
-        decode_invoice(invoice_text([*BASE_FIELDS, Features(InvoiceFeatures.of({8, 14, 200}))]))
+        decode_invoice(invoice_text([*BASE_FIELDS, FeaturesField(Features.from_bits({8, 14, 200}))]))
     assert caught.value.bits == (200,)
 
 
 def test_feature_without_its_dependency_is_not_payable() -> None:
-    basic_mpp = KNOWN_FEATURES["basic_mpp"]
-    invoice = decode_invoice(invoice_text([*BASE_FIELDS, Features(InvoiceFeatures.of({basic_mpp}))]))
+    # BOLT 9: option_zeroconf depends on option_scid_alias (a dependency that is not ASSUMED).
+    zeroconf_alone = Features.of(optional=[Feature.option_zeroconf])
+    invoice = decode_invoice(invoice_text([*BASE_FIELDS, FeaturesField(zeroconf_alone)]))
     with pytest.raises(errors.MissingFeatureDependencyError):
         invoice.check_payable(now=TIMESTAMP)
 

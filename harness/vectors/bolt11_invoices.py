@@ -9,19 +9,19 @@ from collections.abc import Iterator
 from typing import Any
 
 from coincurve import PrivateKey
+from coincurve.utils import GROUP_ORDER_INT
 
 from harness.vectors import VectorCase, VectorMismatch, expect_equal, load_json
 from reference_node.bitcoin.bech32 import CHARSET, convertbits
 from reference_node.invoice import errors
-from reference_node.invoice.codec import decode_invoice, encode_invoice
+from reference_node.invoice.codec import decode_invoice, decode_unchecked, encode_invoice
 from reference_node.invoice.fallback import FallbackAddress
-from reference_node.invoice.features import InvoiceFeatures
 from reference_node.invoice.fields import (
     Description,
     DescriptionHash,
     Expiry,
     Fallback,
-    Features,
+    FeaturesField,
     FieldLengthRule,
     MinFinalCltvExpiryDelta,
     PayeeNodeId,
@@ -34,10 +34,11 @@ from reference_node.invoice.fields import (
     TaggedField,
 )
 from reference_node.invoice.hrp import Currency
-from reference_node.invoice.invoice import Invoice, UnsignedInvoice, sign_invoice
+from reference_node.invoice.invoice import Invoice, UnsignedInvoice, read_invoice, sign_invoice
 from reference_node.invoice.route_hint import RouteHintHop, scid_from_text
 from reference_node.invoice.signature import InvoiceSignature
 from reference_node.invoice.words import Words, words_to_bytes
+from reference_node.wire.features import Features
 
 BOLT = 11
 
@@ -124,9 +125,23 @@ def _invalid_check(example: dict[str, Any]) -> Any:
     def check() -> str:
         error_class = getattr(errors, example["error"])
         message = _expect_error(example["invoice"], error_class)
+        if error_class is errors.HighSSignatureError:
+            _expect_low_s_counterpart_verifies(example["invoice"])
+            message += "; with S negated it verifies against n"
         return f"{example['title']}: {example['error']} ({message})"
 
     return check
+
+
+def _expect_low_s_counterpart_verifies(text: str) -> None:
+    # The example must fail for its S alone: negating S (and flipping the recovery id's parity)
+    # gives the low-S signature of the same message, which must then verify against `n`.
+    unsigned, signature = decode_unchecked(text)
+    s_value = int.from_bytes(signature.compact[32:], "big")
+    low_s = InvoiceSignature(
+        signature.compact[:32] + (GROUP_ORDER_INT - s_value).to_bytes(32, "big"), signature.recovery_id ^ 1
+    )
+    read_invoice(unsigned, low_s)
 
 
 def _expect_error(text: str, error_class: type[errors.InvoiceError]) -> str:
@@ -168,7 +183,7 @@ def _field(field: dict[str, Any]) -> TaggedField:
     if tag == "r":
         return RouteHint(tuple(_hop(hop) for hop in field["hops"]))
     if tag == "9":
-        return Features(InvoiceFeatures.of(field["feature_bits"]))
+        return FeaturesField(Features.from_bits(field["feature_bits"]))
     raise VectorMismatch(f"data file has an unknown field tag {tag!r}")
 
 

@@ -9,11 +9,10 @@
 from reference_node.invoice.codec import decode_invoice, decode_unchecked, encode_invoice
 from reference_node.invoice.errors import InvoiceError
 from reference_node.invoice.fallback import FallbackAddress, FallbackKind
-from reference_node.invoice.features import InvoiceFeatures
+from reference_node.invoice.features import DEFAULT_INVOICE_FEATURES
 from reference_node.invoice.fields import FieldLengthRule, TaggedField
 from reference_node.invoice.hrp import Currency
 from reference_node.invoice.invoice import (
-    DEFAULT_FEATURES,
     Invoice,
     UnsignedInvoice,
     create_invoice,
@@ -24,14 +23,13 @@ from reference_node.invoice.route_hint import RouteHintHop
 from reference_node.invoice.signature import InvoiceSignature
 
 __all__ = [
-    "DEFAULT_FEATURES",
+    "DEFAULT_INVOICE_FEATURES",
     "Currency",
     "FallbackAddress",
     "FallbackKind",
     "FieldLengthRule",
     "Invoice",
     "InvoiceError",
-    "InvoiceFeatures",
     "InvoiceSignature",
     "RouteHintHop",
     "TaggedField",

@@ -20,9 +20,10 @@ from reference_node.invoice.errors import (
     WrongFieldLengthError,
 )
 from reference_node.invoice.fallback import P2SH_VERSION, FallbackAddress
-from reference_node.invoice.features import InvoiceFeatures
+from reference_node.invoice.features import features_from_words, features_to_words
 from reference_node.invoice.route_hint import HOP_LENGTH, RouteHintHop
 from reference_node.invoice.words import Words, bytes_to_words, int_to_words, words_to_bytes, words_to_int
+from reference_node.wire.features import Features
 
 MAX_DATA_LENGTH = 1023  # 10-bit `data_length`
 HASH_DATA_LENGTH = 52  # 256 bits
@@ -199,20 +200,20 @@ class RouteHint:
 
 
 @dataclass(frozen=True)
-class Features:
+class FeaturesField:
     TYPE: ClassVar[int] = 5  # 9
-    features: InvoiceFeatures
+    features: Features
 
     def to_words(self) -> Words:
         # "if `9` contains non-zero bits: MUST use the minimum data_length ... otherwise: MUST omit".
-        words = self.features.to_words()
+        words = features_to_words(self.features)
         if not words:
             raise MalformedFieldError("a 9 field with no bits set must be omitted")
         return words
 
     @classmethod
-    def from_words(cls, words: Words) -> Features:
-        return cls(InvoiceFeatures.from_words(words))
+    def from_words(cls, words: Words) -> FeaturesField:
+        return cls(features_from_words(words))
 
 
 @dataclass(frozen=True)
@@ -238,7 +239,7 @@ TaggedField = (
     | MinFinalCltvExpiryDelta
     | Fallback
     | RouteHint
-    | Features
+    | FeaturesField
     | SkippedField
 )
 _KNOWN: dict[int, Callable[[Words], TaggedField]] = {
@@ -254,7 +255,7 @@ _KNOWN: dict[int, Callable[[Words], TaggedField]] = {
         MinFinalCltvExpiryDelta,
         Fallback,
         RouteHint,
-        Features,
+        FeaturesField,
     )
 }
 _FIXED_DATA_LENGTH = {

@@ -13,11 +13,14 @@ from reference_node.invoice.errors import (
     ConflictingFieldsError,
     DescriptionHashMismatchError,
     InvoiceExpiredError,
-    MissingFeatureDependencyError,
     MissingFieldError,
 )
 from reference_node.invoice.fallback import FallbackAddress
-from reference_node.invoice.features import KNOWN_FEATURES, InvoiceFeatures
+from reference_node.invoice.features import (
+    DEFAULT_INVOICE_FEATURES,
+    check_feature_dependencies,
+    check_known_features,
+)
 from reference_node.invoice.fields import (
     DEFAULT_EXPIRY_SECONDS,
     DEFAULT_MIN_FINAL_CLTV_EXPIRY_DELTA,
@@ -25,7 +28,7 @@ from reference_node.invoice.fields import (
     DescriptionHash,
     Expiry,
     Fallback,
-    Features,
+    FeaturesField,
     MinFinalCltvExpiryDelta,
     PayeeNodeId,
     PaymentHash,
@@ -45,11 +48,10 @@ from reference_node.invoice.signature import (
     verify_with_node_id,
 )
 from reference_node.invoice.words import Words, int_to_words
+from reference_node.wire.features import Features
 
 _T = TypeVar("_T")
 TIMESTAMP_WORDS = 7  # 35 bits
-# What `create_invoice` offers unless told otherwise: the features every BOLT 11 example sets.
-DEFAULT_FEATURES = InvoiceFeatures.of((KNOWN_FEATURES["var_onion_optin"], KNOWN_FEATURES["payment_secret"]))
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ class Invoice:
     description_hash: bytes | None
     expiry_seconds: int  # 3600 when there is no `x` field
     min_final_cltv_expiry_delta: int  # 18 when there is no `c` field
-    features: InvoiceFeatures
+    features: Features
     route_hints: tuple[tuple[RouteHintHop, ...], ...]  # one route per `r` field, most preferred first
     fallbacks: tuple[FallbackAddress, ...]  # known versions, most preferred first
     payment_metadata: bytes | None
@@ -124,10 +126,7 @@ class Invoice:
         """Payer rules: not after `timestamp` + `expiry`; not without all feature dependencies."""
         if self.is_expired(now):
             raise InvoiceExpiredError(f"invoice expired at {self.expires_at}, now is {now}")
-        missing = self.features.missing_dependencies()
-        if missing:
-            feature, dependency = missing[0]
-            raise MissingFeatureDependencyError(f"{feature} is set without its dependency {dependency}")
+        check_feature_dependencies(self.features)
 
 
 def read_invoice(unsigned: UnsignedInvoice, signature: InvoiceSignature) -> Invoice:
@@ -137,9 +136,9 @@ def read_invoice(unsigned: UnsignedInvoice, signature: InvoiceSignature) -> Invo
     payment_secret = _first(fields, PaymentSecret)
     descriptions = [field for field in fields if isinstance(field, Description)]
     description_hashes = [field for field in fields if isinstance(field, DescriptionHash)]
-    feature_field = _first(fields, Features)
-    features = feature_field.features if feature_field else InvoiceFeatures()
-    features.check_known()
+    feature_field = _first(fields, FeaturesField)
+    features = feature_field.features if feature_field else Features()
+    check_known_features(features)
     if payment_hash is None:
         raise MissingFieldError("no `p` (payment_hash) field")
     # "if a valid `s` field is not provided: MUST fail the payment."
@@ -202,7 +201,7 @@ def create_invoice(
     description_hash: bytes | None = None,
     expiry_seconds: int | None = None,
     min_final_cltv_expiry_delta: int | None = None,
-    features: InvoiceFeatures = DEFAULT_FEATURES,
+    features: Features = DEFAULT_INVOICE_FEATURES,
     route_hints: Iterable[tuple[RouteHintHop, ...]] = (),
     fallbacks: Iterable[FallbackAddress] = (),
     payment_metadata: bytes | None = None,
@@ -231,7 +230,7 @@ def create_invoice(
     if payment_metadata is not None:
         fields.append(PaymentMetadata(payment_metadata))
     if features.bits:
-        fields.append(Features(features))
+        fields.append(FeaturesField(features))
     return sign_invoice(UnsignedInvoice(currency, amount_msat, timestamp, tuple(fields)), private_key)
 
 
