@@ -17,6 +17,7 @@ from reference_node.invoice.codec import decode_invoice, encode_invoice
 from reference_node.invoice.fields import (
     Description,
     DescriptionHash,
+    Expiry,
     FeaturesField,
     FieldLengthRule,
     PayeeNodeId,
@@ -28,7 +29,7 @@ from reference_node.invoice.fields import (
     encode_field,
 )
 from reference_node.invoice.hrp import Currency, format_hrp
-from reference_node.invoice.invoice import TIMESTAMP_WORDS, Invoice, create_invoice
+from reference_node.invoice.invoice import TIMESTAMP_WORDS, Invoice, UnsignedInvoice, create_invoice
 from reference_node.invoice.signature import InvoiceSignature, sign, signing_hash
 from reference_node.invoice.words import bytes_to_words, int_to_words
 from reference_node.wire.features import Feature, Features
@@ -236,6 +237,17 @@ def test_missing_payment_hash_fails_the_invoice() -> None:
 def test_first_payment_hash_is_used() -> None:
     second = PaymentHash(bytes(32))
     assert decode_invoice(invoice_text([*BASE_FIELDS, second])).payment_hash == PAYMENT_HASH
+
+
+@pytest.mark.parametrize("timestamp", [-1, 2**35])
+def test_timestamp_outside_35_bits_cannot_be_written(timestamp: int) -> None:
+    with pytest.raises(errors.BadTimestampError):
+        UnsignedInvoice(Currency.BITCOIN, None, timestamp, BASE_FIELDS)
+
+
+def test_negative_expiry_cannot_be_written() -> None:
+    with pytest.raises(errors.MalformedFieldError):
+        Expiry(-1)
 
 
 def test_description_over_639_bytes_cannot_be_written() -> None:

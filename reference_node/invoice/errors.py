@@ -43,6 +43,10 @@ class SubMillisatoshiAmountError(BadAmountError):
     """A `p` amount whose last decimal is not 0: it would not be an integer number of millisatoshis."""
 
 
+class BadTimestampError(InvoiceError):
+    """A writer-side error: the timestamp does not fit the 35-bit field."""
+
+
 class TooShortError(InvoiceError):
     """The data part is too short to hold a timestamp and a 520-bit signature."""
 

@@ -144,6 +144,9 @@ class Expiry:
     TYPE: ClassVar[int] = 6  # x
     expiry_seconds: int
 
+    def __post_init__(self) -> None:
+        _check_non_negative(self.expiry_seconds, "expiry_seconds")
+
     def to_words(self) -> Words:
         return int_to_words(self.expiry_seconds)  # "MUST use the minimum data_length possible"
 
@@ -156,6 +159,9 @@ class Expiry:
 class MinFinalCltvExpiryDelta:
     TYPE: ClassVar[int] = 24  # c
     min_final_cltv_expiry_delta: int
+
+    def __post_init__(self) -> None:
+        _check_non_negative(self.min_final_cltv_expiry_delta, "min_final_cltv_expiry_delta")
 
     def to_words(self) -> Words:
         return int_to_words(self.min_final_cltv_expiry_delta)
@@ -321,6 +327,14 @@ def _fixed_bytes_words(value: bytes, length: int, name: str) -> Words:
     if len(value) != length:
         raise MalformedFieldError(f"{name} must be {length} bytes, got {len(value)}")
     return bytes_to_words(value)
+
+
+def _check_non_negative(value: int, name: str) -> None:
+    if value < 0:
+        raise MalformedFieldError(f"{name} {value} is negative")
+    # data_length is at most 1023 words: 5115 bits.
+    if value.bit_length() > MAX_DATA_LENGTH * 5:
+        raise FieldTooLongError(f"{name} does not fit in a field")
 
 
 def _minimal_int(words: Words, tag: str) -> int:

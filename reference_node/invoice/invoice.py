@@ -10,6 +10,7 @@ from typing import TypeVar
 from coincurve import PrivateKey
 
 from reference_node.invoice.errors import (
+    BadTimestampError,
     ConflictingFieldsError,
     DescriptionHashMismatchError,
     InvoiceExpiredError,
@@ -62,6 +63,11 @@ class UnsignedInvoice:
     amount_msat: int | None
     timestamp: int
     tagged_fields: tuple[TaggedField, ...]
+
+    def __post_init__(self) -> None:
+        # "`timestamp`: seconds-since-1970 (35 bits, big-endian)".
+        if not 0 <= self.timestamp < 1 << (5 * TIMESTAMP_WORDS):
+            raise BadTimestampError(f"timestamp {self.timestamp} does not fit in 35 bits")
 
     @property
     def hrp(self) -> str:
