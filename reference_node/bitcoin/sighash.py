@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from reference_node.bitcoin.encoding import ByteReader, compact_size, var_bytes
-from reference_node.bitcoin.errors import TxParseError
+from reference_node.bitcoin.encoding import compact_size, var_bytes
 from reference_node.bitcoin.hashes import sha256d
 from reference_node.bitcoin.script import Op
 from reference_node.bitcoin.tx import Tx, TxOut
@@ -75,13 +74,13 @@ def legacy_sighash(tx: Tx, input_index: int, script_code: bytes, hash_type: int)
     if base_type == SighashType.SINGLE and input_index >= len(tx.outputs):
         return _LEGACY_SINGLE_BUG_HASH
     anyone_can_pay = bool(hash_type & ANYONECANPAY)
-    code = _without_codeseparators(script_code)
+    code = _script_code_serialization(script_code)
     indices = [input_index] if anyone_can_pay else range(len(tx.inputs))
     parts = [tx.version.to_bytes(4, "little", signed=True), compact_size(len(indices))]
     for i in indices:
         txin = tx.inputs[i]
         parts.append(txin.prevout.serialize())
-        parts.append(var_bytes(code) if i == input_index else b"\x00")
+        parts.append(code if i == input_index else b"\x00")
         zero_sequence = i != input_index and base_type in (SighashType.SINGLE, SighashType.NONE)
         parts.append((0 if zero_sequence else txin.sequence).to_bytes(4, "little"))
     if base_type == SighashType.NONE:
@@ -98,27 +97,41 @@ def legacy_sighash(tx: Tx, input_index: int, script_code: bytes, hash_type: int)
     return sha256d(b"".join(parts))
 
 
-def _without_codeseparators(script: bytes) -> bytes:
-    """Drop OP_CODESEPARATOR opcodes (not bytes inside pushes), as Core's SerializeScriptCode does.
-    Parsing stops at a truncated push; the rest of the script is then kept unchanged."""
-    reader = ByteReader(script)
+def _script_code_serialization(script: bytes) -> bytes:
+    """Core's SerializeScriptCode: the script without OP_CODESEPARATOR opcodes (bytes inside pushes stay),
+    prefixed by its length. Core declares len(script) - separators but, at a truncated push, writes only up
+    to the truncated opcode's length field; that quirk is reproduced so the digest is Core's."""
     kept = bytearray()
     start = 0
-    try:
-        while not reader.at_end():
-            opcode = reader.read(1)[0]
-            if 0 < opcode < Op.OP_PUSHDATA1:
-                reader.read(opcode)
-            elif opcode == Op.OP_PUSHDATA1:
-                reader.read(reader.read(1)[0])
-            elif opcode == Op.OP_PUSHDATA2:
-                reader.read(int.from_bytes(reader.read(2), "little"))
-            elif opcode == Op.OP_PUSHDATA4:
-                reader.read(reader.u32())
-            elif opcode == Op.OP_CODESEPARATOR:
-                kept += script[start : reader.offset - 1]
-                start = reader.offset
-    except TxParseError:
-        pass  # a truncated final push: Core stops scanning there and keeps the remaining bytes
-    kept += script[start:]
-    return bytes(kept)
+    offset = 0
+    separators = 0
+    end = len(script)
+    while offset < end:
+        opcode = script[offset]
+        offset += 1
+        push_len, width = _push_length(script, offset, opcode)
+        if width < 0:
+            break  # truncated length field: Core stops right after the opcode
+        if offset + width + push_len > end:
+            offset += width  # truncated data: Core stops after the length field
+            break
+        offset += width + push_len
+        if opcode == Op.OP_CODESEPARATOR:
+            separators += 1
+            kept += script[start : offset - 1]
+            start = offset
+    kept += script[start:offset]
+    return compact_size(end - separators) + bytes(kept)
+
+
+def _push_length(script: bytes, offset: int, opcode: int) -> tuple[int, int]:
+    """(data length, size of the length field) of a push opcode; (0, 0) for other opcodes; width -1 if the
+    length field itself is truncated."""
+    if opcode < Op.OP_PUSHDATA1:
+        return opcode, 0
+    width = {Op.OP_PUSHDATA1: 1, Op.OP_PUSHDATA2: 2, Op.OP_PUSHDATA4: 4}.get(opcode, 0)
+    if width == 0:
+        return 0, 0
+    if offset + width > len(script):
+        return 0, -1
+    return int.from_bytes(script[offset : offset + width], "little"), width
