@@ -219,6 +219,16 @@ class Node:
     # -- connections ----------------------------------------------------------------------------------
 
     async def _on_inbound(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        current = asyncio.current_task()
+        assert current is not None  # asyncio.start_server runs this callback as a task
+        # Tracked from the first byte, so stop() also ends handshakes still in progress.
+        self._peer_tasks.add(current)
+        try:
+            await self._serve_inbound(reader, writer)
+        finally:
+            self._peer_tasks.discard(current)
+
+    async def _serve_inbound(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peername = writer.get_extra_info("peername")
         try:
             connection = await accept(
@@ -229,7 +239,7 @@ class Node:
                 timeout_s=self.config.handshake_timeout_s,
             )
         except (TransportError, TimeoutError) as exc:
-            # The connection is already closed; nothing was established, so nothing else to undo.
+            # accept() already closed the socket: nothing was established, so nothing else to undo.
             log.info("inbound handshake from %s failed: %s: %s", peername, type(exc).__name__, exc)
             return
         peer = Peer(connection, self, Direction.INBOUND, init_timeout_s=self.config.init_timeout_s)
@@ -270,14 +280,9 @@ class Node:
         if previous is not None and previous.state is not PeerState.CLOSED:
             # BOLT 1: "MUST use a single connection per peer": the newer connection wins.
             await previous.disconnect("replaced by a newer connection", cause=DisconnectCause.REPLACED)
-        current = asyncio.current_task()
-        if current is not None:
-            self._peer_tasks.add(current)
         try:
             return await peer.run()
         finally:
-            if current is not None:
-                self._peer_tasks.discard(current)
             if self._peers.get(peer.node_id) is peer:
                 del self._peers[peer.node_id]
 
