@@ -18,6 +18,9 @@ _ZERO32 = bytes(32)
 _LEGACY_SINGLE_BUG_HASH = (1).to_bytes(32, "little")
 
 
+_PUSHDATA_WIDTH: dict[int, int] = {Op.OP_PUSHDATA1: 1, Op.OP_PUSHDATA2: 2, Op.OP_PUSHDATA4: 4}
+
+
 class SighashType(IntEnum):
     ALL = 0x01
     NONE = 0x02
@@ -129,7 +132,7 @@ def _push_length(script: bytes, offset: int, opcode: int) -> tuple[int, int]:
     length field itself is truncated."""
     if opcode < Op.OP_PUSHDATA1:
         return opcode, 0
-    width = {Op.OP_PUSHDATA1: 1, Op.OP_PUSHDATA2: 2, Op.OP_PUSHDATA4: 4}.get(opcode, 0)
+    width = _PUSHDATA_WIDTH.get(opcode, 0)
     if width == 0:
         return 0, 0
     if offset + width > len(script):
