@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import functools
 import json
 import secrets
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -48,12 +50,19 @@ class BoltcheckState:
     chain: str
     launcher: str
     report_dir: Path | None
-    catalog: Catalog
-    workdir: Path
     started_at: str
     started: float
     results: list[ScenarioResult] = field(default_factory=list)
     workers: int = 1
+
+    # Loaded on first use: the plugin is active in every pytest run of the project, scenarios or not.
+    @functools.cached_property
+    def catalog(self) -> Catalog:
+        return load_catalog()
+
+    @functools.cached_property
+    def workdir(self) -> Path:
+        return Path(tempfile.mkdtemp(prefix="boltcheck-"))
 
 
 STATE_KEY = pytest.StashKey[BoltcheckState]()
@@ -95,8 +104,6 @@ def pytest_configure(config: pytest.Config) -> None:
         chain=config.getoption("--boltcheck-chain"),
         launcher=config.getoption("--boltcheck-launcher"),
         report_dir=report_dir.resolve() if report_dir else None,
-        catalog=load_catalog(),
-        workdir=Path(tempfile.mkdtemp(prefix="boltcheck-")),
         started_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         started=time.monotonic(),
         workers=numprocesses if isinstance(numprocesses, int) and numprocesses > 0 else 1,
@@ -195,6 +202,8 @@ class ResultGatherer:
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         state = self.state
+        if "workdir" in state.__dict__ and exitstatus == pytest.ExitCode.OK:
+            shutil.rmtree(state.workdir, ignore_errors=True)  # kept when something failed, for its logs
         if _worker_input(session.config) is not None or state.report_dir is None:
             return
         info = RunInfo(

@@ -53,7 +53,8 @@ def _plugin_installed() -> bool:
 
 def pytest_arguments(args: argparse.Namespace) -> list[str]:
     suite = resolve_suite(args.suite)
-    argv = [str(suite), "-p", "no:cacheprovider", "-q"]
+    # The CLI has imported harness already, so pytest cannot rewrite its asserts: nothing to warn about.
+    argv = [str(suite), "-p", "no:cacheprovider", "-q", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     if not _plugin_installed():
         argv += ["-p", "harness.pytest_plugin"]
     argv += [

@@ -56,8 +56,11 @@ class PeerSession(abc.ABC):
     async def send_raw(self, data: bytes) -> None: ...
 
     @abc.abstractmethod
-    async def expect(self, message: str, fields: Mapping[str, Any], timeout_s: float) -> ReceivedMessage:
-        """Wait for `message` with `fields` matching; raise ExpectationFailed otherwise."""
+    async def expect(
+        self, message: str, fields: Mapping[str, Any], timeout_s: float, skip_keepalive: bool = True
+    ) -> ReceivedMessage:
+        """The next message (passing over ping/pong when `skip_keepalive`) must be `message` with
+        `fields` matching; raise ExpectationFailed otherwise."""
 
     @abc.abstractmethod
     async def expect_error_or_warning(self, timeout_s: float) -> ReceivedMessage: ...

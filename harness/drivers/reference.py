@@ -31,7 +31,7 @@ from harness.drivers.registry import NodeSetup
 from harness.scenarios.fields import build_complete, mismatches
 from reference_node.node import Network, Node, NodeConfig, NodeNotStarted, PeerConnectFailed
 from reference_node.nodekey import Entropy, NodeKey
-from reference_node.scripted_peer import ScriptedPeer, ScriptExpectationFailed
+from reference_node.scripted_peer import KEEPALIVE, ScriptedPeer, ScriptExpectationFailed
 from reference_node.scripted_peer import TraceDirection as PeerTraceDirection
 from reference_node.wire import message_to_fields
 
@@ -201,9 +201,12 @@ class ScriptedPeerSession(PeerSession):
     async def send_raw(self, data: bytes) -> None:
         await self._connected().send_raw(data)
 
-    async def expect(self, message: str, fields: Mapping[str, Any], timeout_s: float) -> ReceivedMessage:
+    async def expect(
+        self, message: str, fields: Mapping[str, Any], timeout_s: float, skip_keepalive: bool = True
+    ) -> ReceivedMessage:
+        skip = KEEPALIVE if skip_keepalive else frozenset()
         try:
-            received = await self._connected().expect(message, timeout_s)
+            received = await self._connected().expect(message, timeout_s, skip=skip)
         except ScriptExpectationFailed as exc:
             raise ExpectationFailed(str(exc)) from exc
         actual = message_to_fields(received)

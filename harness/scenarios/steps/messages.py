@@ -135,8 +135,8 @@ class SendUnknown(Step):
 @register_step
 @dataclass(frozen=True)
 class Expect(Step):
-    """Wait for `message` from the node; every field given must match (the rest may be anything).
-    Messages of other types arriving first are recorded in the trace and skipped."""
+    """The next message from the node must be `message`, and every field given must match (the rest
+    may be anything). ping/pong in between are passed over unless `skip_keepalive: false`."""
 
     NAME = "expect"
     SUMMARY = "expect a message with matching fields"
@@ -144,12 +144,14 @@ class Expect(Step):
     message: str
     fields: MessageFields = field(default_factory=dict)
     timeout_s: float = DEFAULT_TIMEOUT_S
+    skip_keepalive: bool = True
 
     def check_arguments(self) -> None:
         _check_message_name(self.message)
 
     async def run(self, ctx: StepContext) -> str | None:
-        received = await ctx.peer(self.peer).expect(self.message, self.fields, self.timeout_s)
+        session = ctx.peer(self.peer)
+        received = await session.expect(self.message, self.fields, self.timeout_s, self.skip_keepalive)
         return f"received {received.name}"
 
 
