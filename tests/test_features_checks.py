@@ -100,9 +100,14 @@ def test_init_rejects_a_feature_without_its_non_assumed_dependencies(feature: Fe
         check_received_features(features)  # dependencies on ASSUMED features are implied
 
 
-def test_known_even_bits_are_accepted() -> None:
+def test_known_even_bits_are_accepted_without_a_context() -> None:
     every_required = Features.of(required=[row.feature for row in FEATURE_TABLE])
     check_received_features(every_required)
+
+
+def test_every_init_feature_may_be_required_in_init() -> None:
+    init_features = [row.feature for row in FEATURE_TABLE if Context.INIT in row.contexts or not row.contexts]
+    check_received_features(Features.of(required=init_features), Context.INIT)
 
 
 def test_feature_errors_are_wire_errors() -> None:
@@ -134,3 +139,19 @@ def test_sent_features_reject_a_feature_outside_its_context() -> None:
 def test_sent_features_tolerate_assumed_features_in_init() -> None:
     assumed = [row.feature for row in FEATURE_TABLE if row.assumed]
     check_sent_features(Features.of(optional=assumed), Context.INIT)
+
+
+def test_init_rejects_a_required_feature_that_is_not_an_init_feature() -> None:
+    invoice_only = next(row.feature for row in FEATURE_TABLE if row.contexts == frozenset({Context.INVOICE}))
+    with pytest.raises(FeatureContextError):
+        check_init_features(b"", Features.of(required=[invoice_only]).to_bytes())
+
+
+def test_init_ignores_an_optional_feature_that_is_not_an_init_feature() -> None:
+    invoice_only = next(row.feature for row in FEATURE_TABLE if row.contexts == frozenset({Context.INVOICE}))
+    check_init_features(b"", Features.of(optional=[invoice_only]).to_bytes())
+
+
+def test_init_accepts_required_assumed_features() -> None:
+    assumed = [row.feature for row in FEATURE_TABLE if row.assumed]
+    check_init_features(b"", Features.of(required=assumed).to_bytes())

@@ -234,23 +234,39 @@ def check_dependencies(features: Features, *, where: str = "features") -> None:
                 )
 
 
-def check_received_features(features: Features, *, where: str = "features") -> None:
-    """The receiver's checks of BOLT 1 (init) and BOLT 7 (announcements) that close the connection:
-    unknown even bit -> UnknownRequiredFeatureError; missing dependency -> MissingFeatureDependencyError.
-    Unknown odd bits are ignored ("MUST ignore the bit")."""
+def check_received_features(
+    features: Features, context: Context | None = None, *, where: str = "features"
+) -> None:
+    """The receiver's checks of BOLT 1 (init) and BOLT 9 that close the connection.
+
+    - unknown even bit -> UnknownRequiredFeatureError (unknown odd bits: "MUST ignore the bit");
+    - with `context`: the even bit of a feature that BOLT 9's table does not present in that context
+      -> FeatureContextError. The receiver cannot honour a requirement that has no meaning there, so
+      it is treated like an unknown even bit; odd bits of such features are ignored. ASSUMED features
+      and ones with no context at this commit are never refused on context;
+    - a set feature without all its transitive dependencies -> MissingFeatureDependencyError.
+    """
     unknown_even = tuple(bit for bit in features.unknown_bits() if bit % 2 == 0)
     if unknown_even:
         raise UnknownRequiredFeatureError(unknown_even, where=where)
+    if context is not None:
+        for feature in features.features():
+            info = FEATURE_INFO[feature]
+            if features.requires(feature) and info.contexts and not _allowed_in(info, context, features):
+                raise FeatureContextError(
+                    f"{feature.name} is required but BOLT 9 does not present it in context {context.value}",
+                    where=where,
+                )
     check_dependencies(features, where=where)
 
 
 def check_init_features(globalfeatures: bytes, features: bytes) -> Features:
-    """BOLT 1 receipt of `init`: OR the two bitmaps, then apply the receiver's checks.
+    """BOLT 1 receipt of `init`: OR the two bitmaps, then apply the receiver's checks in context I.
 
     Returns the combined Features; raises a FeatureError subclass when the connection must close.
     """
     combined = Features.merge_init(globalfeatures, features)
-    check_received_features(combined, where="init")
+    check_received_features(combined, Context.INIT, where="init")
     return combined
 
 
