@@ -275,8 +275,8 @@ def feature_bits(subs: list[str], title: str) -> list[int]:
     return sorted(int(bit) for bit in re.findall(r"\d+", listed))
 
 
-def main() -> None:
-    spec_path = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_SPEC
+def extract(spec_path: Path) -> dict[str, dict[str, Any]]:
+    """The data files' contents, by file name, from the spec markdown."""
     lines = spec_path.read_text(encoding="utf-8").splitlines()
     nb = next(line for line in lines if line.startswith("NB: all the following examples are signed with"))
     payment_secret_line = next(
@@ -305,10 +305,9 @@ def main() -> None:
         "spec_commit": SPEC_COMMIT,
         "extracted_by": "scripts/extract_bolt11_vectors.py",
     }
-    write("valid.json", {"source": {**source, "section": "Examples"}, **defaults, "examples": valid})
-    write(
-        "invalid.json",
-        {
+    return {
+        "valid.json": {"source": {**source, "section": "Examples"}, **defaults, "examples": valid},
+        "invalid.json": {
             "source": {
                 **source,
                 "section": "Examples of Invalid Invoices",
@@ -317,8 +316,17 @@ def main() -> None:
             },
             "examples": invalid,
         },
+    }
+
+
+def main() -> None:
+    spec_path = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_SPEC
+    files = extract(spec_path)
+    for name, data in files.items():
+        write(name, data)
+    print(
+        f"{len(files['valid.json']['examples'])} valid, {len(files['invalid.json']['examples'])} invalid examples"
     )
-    print(f"{len(valid)} valid, {len(invalid)} invalid examples")
 
 
 def write(name: str, data: dict[str, Any]) -> None:
