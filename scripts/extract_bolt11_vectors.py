@@ -324,9 +324,8 @@ def main() -> None:
     files = extract(spec_path)
     for name, data in files.items():
         write(name, data)
-    print(
-        f"{len(files['valid.json']['examples'])} valid, {len(files['invalid.json']['examples'])} invalid examples"
-    )
+    counts = {name: len(data["examples"]) for name, data in files.items()}
+    print(f"{counts['valid.json']} valid, {counts['invalid.json']} invalid examples")
 
 
 def write(name: str, data: dict[str, Any]) -> None:
