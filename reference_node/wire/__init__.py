@@ -49,7 +49,18 @@ Errors (all subclasses of WireError; see errors.py)
     TlvLengthError, UnknownEvenTlvError), UnknownEvenMessageError, ForbiddenEncodingError.
     EncodeError > FieldValueError > UnknownFieldError. UnknownMessageNameError. FeatureError > ...
 
-Features (BOLT 9): see reference_node.wire.features (Feature, Features, check_init_features, ...).
+Features (BOLT 9), in reference_node.wire.features (Feature, Features, Context also exported here)
+    Feature                 IntEnum of assigned features named as in BOLT 9; value = even bit.
+    FEATURE_TABLE / FEATURE_INFO   the BOLT 9 table: contexts (I, N, C, C-, C+, 9, B, T),
+                            dependencies, ASSUMED flag.
+    Features(bits)          immutable bit vector: from_bytes/to_bytes (minimal), of(required=,
+                            optional=), set/clear, supports/requires, merge_init, unknown_bits.
+    check_init_features(globalfeatures, features) -> Features   BOLT 1 init receipt; raises
+                            UnknownRequiredFeatureError, MissingFeatureDependencyError,
+                            FeatureContextError (a required feature with no meaning in init).
+    check_received_features(features, context=None), check_sent_features(features, context)
+                            (BOLT 9 origin rules, to judge what a node under test sends),
+                            negotiated(local, remote, feature).
 Gossip query encodings (BOLT 7 encoded_short_ids etc.): reference_node.wire.gossip_encoding.
 """
 
@@ -81,6 +92,7 @@ from reference_node.wire.errors import (
     UnknownRequiredFeatureError,
     WireError,
 )
+from reference_node.wire.features import Context, Feature, Features
 from reference_node.wire.message import (
     MAX_MESSAGE_SIZE,
     Message,
@@ -244,12 +256,15 @@ __all__ = [
     "ClosingTlvs",
     "CommitmentSigned",
     "CommitmentSignedTlvs",
+    "Context",
     "DecodeError",
     "EmptyTlvs",
     "EncodeError",
     "ErrorMessage",
+    "Feature",
     "FeatureContextError",
     "FeatureError",
+    "Features",
     "FeeRangeTlv",
     "FieldValueError",
     "ForbiddenEncodingError",
