@@ -38,6 +38,8 @@ from reference_node.channel.messages import (
     RevokeAndAck,
     Shutdown,
 )
+from reference_node.channel.wire_adapter import from_wire, to_wire
+from reference_node.wire import decode_message, encode_message
 
 REGTEST_CHAIN_HASH = bytes.fromhex("06226e46111a0b59caaf126043eb5bbf28c34f3a5e332a1fc7b2b73cf188910f")
 ONION = bytes(1366)
@@ -101,7 +103,9 @@ class ChannelPair:
         accepter_params: ChannelParams | None = None,
         minimum_depth: int = 3,
         auto_open: bool = True,
+        over_wire: bool = True,
     ) -> None:
+        self.over_wire = over_wire
         self.policy = policy or Policy(chain_hashes=frozenset({REGTEST_CHAIN_HASH}))
         self.features = features or PeerFeatures()
         signer_a = Bolt3Signer(hashlib.sha256(b"seed A").digest())
@@ -150,7 +154,7 @@ class ChannelPair:
                 if isinstance(action.message, MUST_PERSIST_BEFORE):
                     assert persisted_in_batch, f"{action.message.NAME} sent before its state was persisted"
                 side.sent.append(action.message)
-                self.other(side).inbox.append(action.message)
+                self.other(side).inbox.append(self.transmit(action.message))
             elif isinstance(action, PersistState):
                 side.persisted = action.state
                 persisted_in_batch = True
@@ -166,6 +170,14 @@ class ChannelPair:
                 self.apply(side, built)
             else:
                 side.events.append(action)
+
+    def transmit(self, message: ChannelMessage) -> ChannelMessage:
+        """Through the real codec: channel message -> wire message -> bytes -> wire message -> channel."""
+        if not self.over_wire:
+            return message
+        received = from_wire(decode_message(encode_message(to_wire(message))))
+        assert received == message, f"{message.NAME} changed on the wire"
+        return received
 
     def deliver(self, side: Side) -> ChannelMessage:
         """Deliver the oldest message queued for `side`."""
