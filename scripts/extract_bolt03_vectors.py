@@ -282,6 +282,44 @@ def key_derivation(text: str, commit: str) -> dict[str, Any]:
     }
 
 
+def fee_example(text: str, commit: str) -> dict[str, Any]:
+    start = text.index("#### Example")
+    block = text[start : text.index("### Fee Payment", start)]
+
+    def number(pattern: str) -> int:
+        m = re.search(pattern, block)
+        assert m, pattern
+        return int(m.group(1))
+
+    offered = re.search(r"two offered HTLCs of (\d+) and (\d+) millisatoshis", block)
+    received = re.search(r"two received HTLCs of (\d+) and (\d+) millisatoshis", block)
+    assert offered and received
+    trimmed = re.findall(
+        r"The (offered|received) HTLC of (\d+) satoshis is below [^\n]* so it is trimmed", block
+    )
+    return {
+        "source": source("Fees / Fee Calculation / Example", commit),
+        "notes": "A worked example, not a transaction: HTLC fees, trimming and the base and actual fee.",
+        "feerate_per_kw": number(r"`feerate_per_kw` of (\d+)"),
+        "dust_limit_satoshis": number(r"`dust_limit_satoshis` of (\d+)"),
+        "offered_htlcs_msat": [int(offered.group(1)), int(offered.group(2))],
+        "received_htlcs_msat": [int(received.group(1)), int(received.group(2))],
+        "htlc_timeout_weight": number(r"HTLC-timeout transaction `weight` is (\d+)"),
+        "htlc_timeout_fee_sat": number(
+            r"HTLC-timeout transaction `weight` is \d+, and thus the fee is (\d+)"
+        ),
+        "htlc_success_weight": number(r"HTLC-success transaction `weight` is (\d+)"),
+        "htlc_success_fee_sat": number(
+            r"HTLC-success transaction `weight` is \d+, and thus the fee is (\d+)"
+        ),
+        "commitment_start_weight": number(r"`weight` starts at (\d+)"),
+        "commitment_weight": [int(w) for w in re.findall(r"`weight` increases to (\d+)", block)][-1],
+        "trimmed_htlcs_sat": [{"direction": d, "amount_sat": int(a)} for d, a in trimmed],
+        "base_fee_sat": number(r"base commitment transaction fee is (\d+) satoshi"),
+        "actual_fee_sat": number(r"the actual\s+fee [\s\S]*? is (\d+) satoshi"),
+    }
+
+
 def main() -> None:
     spec_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/work/shared/specs/bolts")
     text = (spec_dir / SPEC_FILE).read_text(encoding="utf-8")
@@ -295,6 +333,7 @@ def main() -> None:
         "shachain-generation.json": generation,
         "shachain-storage.json": storage,
         "key-derivation.json": key_derivation(text, commit.group(0)),
+        "fee-example.json": fee_example(text, commit.group(0)),
     }
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     for name, data in outputs.items():
