@@ -14,7 +14,11 @@ from reference_node.bitcoin.encoding import compact_size
 from reference_node.bitcoin.hashes import sha256
 from reference_node.bitcoin.tx import OutPoint
 from reference_node.keys.channel_keys import ChannelKeys, CommitmentKeys
-from reference_node.transactions.commitment import build_commitment, obscuring_factor
+from reference_node.transactions.commitment import (
+    build_commitment,
+    commitment_number_from_tx,
+    obscuring_factor,
+)
 from reference_node.transactions.fees import (
     ANCHOR_OUTPUT_SAT,
     HTLC_SUCCESS_WEIGHT,
@@ -215,3 +219,37 @@ def test_real_weight_matches_the_expected_weight_formula(state: State) -> None:
     signature_shortfall = sum(EXPECTED_SIGNATURE_BYTES - (len(sig) + 1) for sig in (local_sig, remote_sig))
     expected = commitment_expected_weight(untrimmed, channel_type)
     assert expected - signed.weight == 4 * (missing_bytes + count_bytes) + signature_shortfall
+
+
+@settings(max_examples=100, deadline=None)
+@given(states())
+def test_commitment_number_is_recoverable_from_locktime_and_sequence(state: State) -> None:
+    tx = build(state).tx
+    assert tx.locktime >> 24 == 0x20
+    assert tx.inputs[0].sequence >> 24 == 0x80
+    assert commitment_number_from_tx(tx, state.params.obscuring_factor) == state.spec.commitment_number
+
+
+@settings(max_examples=100, deadline=None)
+@given(states())
+def test_anchors_exist_exactly_when_their_side_has_an_output_or_any_htlc_is_untrimmed(state: State) -> None:
+    commitment = build(state)
+    kinds = [o.kind for o in commitment.outputs]
+    has_htlcs = any(o.htlc is not None for o in commitment.outputs)
+    anchors = state.params.channel_type is ChannelType.ANCHORS
+    assert (OutputKind.LOCAL_ANCHOR in kinds) == (anchors and (OutputKind.TO_LOCAL in kinds or has_htlcs))
+    assert (OutputKind.REMOTE_ANCHOR in kinds) == (anchors and (OutputKind.TO_REMOTE in kinds or has_htlcs))
+
+
+@settings(max_examples=100, deadline=None)
+@given(states())
+def test_htlc_txs_pay_the_htlc_amount_minus_the_spec_fee(state: State) -> None:
+    commitment = build(state)
+    anchors = state.params.channel_type is ChannelType.ANCHORS
+    for htlc_tx in commitment.htlc_txs:
+        offered = htlc_tx.htlc.direction is HtlcDirection.OFFERED
+        weight = HTLC_TIMEOUT_WEIGHT if offered else HTLC_SUCCESS_WEIGHT
+        fee = 0 if anchors else state.spec.feerate_per_kw * weight // 1000
+        assert htlc_tx.tx.outputs[0].amount_sat == htlc_tx.htlc.amount_msat // 1000 - fee
+        assert htlc_tx.tx.locktime == (htlc_tx.htlc.cltv_expiry if offered else 0)
+        assert htlc_tx.tx.inputs[0].sequence == (1 if anchors else 0)
