@@ -43,7 +43,7 @@ from reference_node.peer import (
 from reference_node.transport import TransportError, accept, connect
 from reference_node.transport.connection import DEFAULT_HANDSHAKE_TIMEOUT_S
 from reference_node.wire import FeatureError, Init, InitTlvs, NetworksTlv
-from reference_node.wire.features import check_init_features
+from reference_node.wire.features import Features, check_init_features
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class NetworkPolicy(enum.Enum):
 @dataclass(frozen=True)
 class NodeConfig:
     network: Network = Network.REGTEST
-    features: bytes = b""  # our `init` features, big-endian bit field (BOLT 9)
+    features: Features = field(default_factory=Features)  # our `init` features (BOLT 9)
     network_policy: NetworkPolicy = NetworkPolicy.CLOSE
     handshake_timeout_s: float = DEFAULT_HANDSHAKE_TIMEOUT_S
     init_timeout_s: float = DEFAULT_INIT_TIMEOUT_S
@@ -158,13 +158,13 @@ class Node:
         # BOLT 9: every feature goes in `features`; `globalfeatures` stays empty.
         return Init(
             globalfeatures=b"",
-            features=self.config.features,
+            features=self.config.features.to_bytes(),
             tlvs=tlvs if self.config.send_networks else InitTlvs(),
         )
 
-    def check_remote_init(self, peer: Peer, init: Init) -> None:
+    def check_remote_init(self, peer: Peer, init: Init) -> Features:
         try:
-            check_init_features(init.globalfeatures, init.features)
+            remote_features = check_init_features(init.globalfeatures, init.features)
         except FeatureError as exc:
             raise InitRejected(f"init features refused: {exc}") from exc
         networks = init.tlvs.networks
@@ -174,6 +174,7 @@ class Node:
             if self.config.network_policy is NetworkPolicy.CLOSE:
                 raise InitRejected(detail)
             log.info("peer %s: %s (kept)", peer.node_id.hex(), detail)
+        return remote_features
 
     def emit(self, event: PeerEvent) -> None:
         if isinstance(event, PeerDisconnected):

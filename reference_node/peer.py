@@ -31,6 +31,7 @@ from reference_node.wire import (
     decode_message,
     encode_message,
 )
+from reference_node.wire.features import Features
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +129,8 @@ class PeerContext(Protocol):
 
     def local_init(self, peer: Peer) -> Init: ...
 
-    def check_remote_init(self, peer: Peer, init: Init) -> None:
-        """Raise InitRejected when BOLT 1/9 say to close the connection."""
+    def check_remote_init(self, peer: Peer, init: Init) -> Features:
+        """Their combined features; raise InitRejected when BOLT 1/9 say to close the connection."""
 
     def handler_for(self, name: str) -> Handler | None: ...
 
@@ -159,6 +160,7 @@ class Peer:
         self.direction = direction
         self.state = PeerState.AWAITING_INIT
         self.remote_init: Init | None = None
+        self.remote_features: Features | None = None  # globalfeatures | features, checked
         self.disconnect_info: Disconnect | None = None
         self._context = context
         self._init_timeout_s = init_timeout_s
@@ -293,7 +295,7 @@ class Peer:
             name = f"type {first.type}" if isinstance(first, UnknownMessage) else first.NAME
             raise PeerProtocolViolation(f"the first message must be init, received {name}")
         self._context.emit(MessageReceived(self.node_id, first, time.time()))
-        self._context.check_remote_init(self, first)
+        self.remote_features = self._context.check_remote_init(self, first)
         self.remote_init = first
         self.state = PeerState.ACTIVE
         self._active.set()

@@ -279,3 +279,22 @@ def test_a_second_connection_from_the_same_node_replaces_the_first() -> None:
         await second.close()
 
     _run(scenario)
+
+
+def test_node_advertises_its_configured_features_and_records_the_peers() -> None:
+    from reference_node.wire.features import Feature, Features
+
+    ours = Features.of(required=[Feature.var_onion_optin], optional=[Feature.option_static_remotekey])
+
+    async def scenario(node: Node) -> None:
+        peer = await _scripted(node)
+        their_init = await peer.exchange_init(
+            features=(1 << 101).to_bytes(13, "big"), globalfeatures=b"\x02", networks=[REGTEST]
+        )
+        assert their_init.features == ours.to_bytes()
+        assert their_init.globalfeatures == b""
+        connected = await node.wait_for_peer(peer.local_node_id, TIMEOUT_S)
+        assert connected.remote_features == Features.from_bits([1, 101])  # the two bitmaps, ORed
+        await peer.close()
+
+    _run(scenario, NodeConfig(features=ours))
