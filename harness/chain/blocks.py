@@ -63,9 +63,12 @@ class BuiltBlock:
         return self.hash[::-1].hex()
 
 
-def build_coinbase(height: int, script_pubkey: bytes, value_sat: int, witness_root: bytes) -> CTransaction:
-    # The extra push makes every coinbase unique per (height, branch) and keeps the scriptSig >= 2 bytes.
-    script_sig = CScript([height, b"boltcheck"])
+def build_coinbase(
+    height: int, script_pubkey: bytes, value_sat: int, witness_root: bytes, extra_nonce: int = 0
+) -> CTransaction:
+    # The extra pushes keep the scriptSig >= 2 bytes and, with a per-chain counter as extra nonce, make a
+    # block rebuilt at the same height (after invalidateblock) differ from the one it replaces.
+    script_sig = CScript([height, b"boltcheck", extra_nonce])
     commitment = Hash(witness_root + WITNESS_RESERVED_VALUE)
     outputs = [
         CTxOut(value_sat, CScript(script_pubkey)),
@@ -91,9 +94,14 @@ def build_block(
     txs: list[CTransaction],
     coinbase_script_pubkey: bytes,
     fees_sat: int,
+    extra_nonce: int = 0,
 ) -> BuiltBlock:
     coinbase = build_coinbase(
-        height, coinbase_script_pubkey, block_subsidy_sat(height) + fees_sat, witness_merkle_root(txs)
+        height,
+        coinbase_script_pubkey,
+        block_subsidy_sat(height) + fees_sat,
+        witness_merkle_root(txs),
+        extra_nonce,
     )
     vtx = [coinbase, *txs]
     template = CBlock(

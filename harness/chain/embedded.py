@@ -91,6 +91,7 @@ class EmbeddedChain:
         self._lock = threading.RLock()
         self._tip_changed = threading.Condition(self._lock)
         self._generation = itertools.count()
+        self._extra_nonce = itertools.count()
         self._kernel = KernelChain(self._kernel_dir())
         self._index = ChainIndex()
         self._mempool = Mempool()
@@ -383,7 +384,11 @@ class EmbeddedChain:
         self, script: bytes, txs: list[CTransaction], fees_sat: int, from_mempool: bool
     ) -> str:
         tip = self._index.tip()
-        built = build_block(tip.hash, tip.height + 1, self._next_block_time(), txs, script, fees_sat)
+        built = build_block(
+            tip.hash, tip.height + 1, self._next_block_time(), txs, script, fees_sat, next(self._extra_nonce)
+        )
+        if built.hash in self._invalid:
+            raise BlockRejected(built.hash_hex, "duplicate-invalid")
         stored = stored_block(built.raw, tip.height + 1)
         self._index.blocks[stored.hash] = stored
         try:
