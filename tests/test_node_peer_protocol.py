@@ -9,7 +9,7 @@ import pytest
 
 from reference_node.node import Network, NetworkPolicy, Node, NodeConfig
 from reference_node.nodekey import Entropy, node_key_from_seed
-from reference_node.peer import DisconnectCause, MessageReceived, Peer, PeerConnected
+from reference_node.peer import DisconnectCause, MessageReceived, Peer, PeerConnected, PeerEvent
 from reference_node.scripted_peer import ScriptedPeer
 from reference_node.wire import ErrorMessage, Init, Message, Ping, Pong, WarningMessage, build_message
 
@@ -255,8 +255,8 @@ def test_node_to_node_connect_ping_and_events() -> None:
                 assert len(pong.ignored) == 9
                 inbound = await node.wait_for_peer(other.node_id, TIMEOUT_S)
                 assert inbound.remote_init is not None
-                seen = []
-                while not any(isinstance(e, MessageReceived) and e.message.NAME == "ping" for e in seen):
+                seen: list[PeerEvent] = []
+                while not any(isinstance(e, MessageReceived) and isinstance(e.message, Ping) for e in seen):
                     seen.append(await asyncio.wait_for(events.get(), TIMEOUT_S))
                 assert any(isinstance(e, PeerConnected) for e in seen)
         finally:
