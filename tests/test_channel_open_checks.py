@@ -65,7 +65,7 @@ def test_valid_open_channel_is_accepted() -> None:
 
 
 def test_undefined_channel_flags_bits_are_ignored() -> None:
-    channel, actions = receive_open(valid_open(channel_flags=0xFE))
+    channel, _actions = receive_open(valid_open(channel_flags=0xFE))
     assert channel.state is ChannelState.ACCEPT_CHANNEL_SENT
 
 
@@ -139,7 +139,7 @@ def test_new_open_channel_after_reconnection_replaces_the_previous_one() -> None
     first, _ = receive_open(valid_open())
     first.peer_disconnected()
     assert first.state is ChannelState.FAILED  # forgotten, nothing was at risk
-    second, actions = receive_open(valid_open(temporary_channel_id=bytes(32)))
+    second, _actions = receive_open(valid_open(temporary_channel_id=bytes(32)))
     assert second.state is ChannelState.ACCEPT_CHANNEL_SENT
 
 
