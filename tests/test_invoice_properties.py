@@ -19,10 +19,13 @@ from coincurve.utils import GROUP_ORDER_INT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from harness.vectors import load_json
+from reference_node.bitcoin import bech32
 from reference_node.invoice import (
     Currency,
     FallbackAddress,
     Invoice,
+    InvoiceError,
     RouteHintHop,
     create_invoice,
     decode_invoice,
@@ -33,6 +36,7 @@ from reference_node.wire.features import Features
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MAX_MSAT = 21_000_000 * 100_000_000_000
+SPEC_INVOICES = [example["invoice"] for example in load_json("bolt11/valid.json")["examples"]]
 
 
 @dataclass(frozen=True)
@@ -309,3 +313,29 @@ def test_we_decode_what_the_bolt11_package_encodes(params: InvoiceParams) -> Non
     # Same fields in the same order, signed by the same RFC 6979 signer: the same invoice.
     assert invoice == expected
     assert encode_invoice(invoice) == text
+
+
+def _decode_or_invoice_error(text: str) -> None:
+    try:
+        decode_invoice(text)
+    except InvoiceError:
+        return
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["lnbc", "lntb", "lnbcrt", "lnbc25m", "lnbc1p", "lnbc10p", "lnxy", "ln", "x"]),
+    st.lists(st.integers(0, 31), max_size=400),
+)
+def test_any_checksummed_data_decodes_or_raises_an_invoice_error(hrp: str, words: list[int]) -> None:
+    # Bad input is reported as an InvoiceError subclass, never as another exception type.
+    _decode_or_invoice_error(bech32.bech32_encode(hrp, words, bech32.Encoding.BECH32, max_length=None))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_mutated_spec_invoice_decodes_or_raises_an_invoice_error(data: st.DataObject) -> None:
+    text = data.draw(st.sampled_from(SPEC_INVOICES))
+    position = data.draw(st.integers(0, len(text) - 1))
+    replacement = data.draw(st.text(alphabet=bech32.CHARSET + "1AZ!é ", max_size=3))
+    _decode_or_invoice_error(text[:position] + replacement + text[position + 1 :])
