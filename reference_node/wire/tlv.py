@@ -37,7 +37,7 @@ from reference_node.wire.struct import (
     struct_values_from_json,
     write_struct,
 )
-from reference_node.wire.types import Codec, Reader, _hex_to_bytes
+from reference_node.wire.types import Codec, Reader, hex_to_bytes
 
 StreamT = TypeVar("StreamT", bound="TlvStream")
 
@@ -268,7 +268,7 @@ def _raw_tlv_from_json(item: Any, where: str) -> RawTlv:
     tlv_type = item["type"]
     if type(tlv_type) is not int or not 0 <= tlv_type < 1 << 64:
         raise FieldValueError(f"type must be a 64-bit unsigned int, got {tlv_type!r}", where=where)
-    return RawTlv(tlv_type, _hex_to_bytes(item["value"], where))
+    return RawTlv(tlv_type, hex_to_bytes(item["value"], where))
 
 
 class TlvStreamCodec(Codec[Any]):

@@ -59,7 +59,7 @@ class Reader:
         return value
 
 
-def _hex_to_bytes(raw: Any, where: str) -> bytes:
+def hex_to_bytes(raw: Any, where: str) -> bytes:
     if isinstance(raw, bytes | bytearray):
         return bytes(raw)
     if not isinstance(raw, str):
@@ -219,7 +219,7 @@ class FixedBytesCodec(Codec[bytes]):
         return value.hex()
 
     def from_json(self, raw: Any, where: str) -> bytes:
-        value = _hex_to_bytes(raw, where)
+        value = hex_to_bytes(raw, where)
         self.check(value, where)
         return value
 
@@ -377,7 +377,7 @@ class ArrayCodec(Codec[Any]):
 
     def from_json(self, raw: Any, where: str) -> Any:
         if self.is_bytes:
-            value: Any = _hex_to_bytes(raw, where)
+            value: Any = hex_to_bytes(raw, where)
         else:
             if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
                 raise FieldValueError(
