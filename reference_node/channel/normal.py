@@ -257,10 +257,10 @@ class NormalMixin(EstablishMixin):
             raise e.UnexpectedMessage(f"{msg.NAME} in state {self.data.state.value}")
 
     def _on_update_add_htlc(self, msg: UpdateAddHtlc) -> None:
-        self._require_peer_update_state(msg)
         d = self.data
         if d.closing.shutdown_received:
             raise e.UpdateAfterShutdown(f"update_add_htlc {msg.id} after the peer's shutdown")
+        self._require_peer_update_state(msg)
         ledger = self.ledger
         if msg.id != ledger.next_remote_htlc_id:
             existing = ledger.find_add(Side.REMOTE, msg.id)
