@@ -2,8 +2,9 @@
 """Extract BOLT 1's test vectors (Appendices A-D of 01-messaging.md) into vectors/bolt01/*.json, and
 wrap bolt07/extended-queries.json into vectors/bolt07/ with its source and zlib note.
 
-Usage: scripts/extract_bolt01_vectors.py [SPEC_BOLTS_DIR]   (default /work/shared/specs/bolts)
-The output is deterministic; re-running on the same spec commit rewrites identical files.
+Usage: scripts/extract_bolt01_vectors.py [SPEC_BOLTS_DIR [OUTPUT_VECTORS_DIR]]
+(defaults: /work/shared/specs/bolts and this checkout's vectors/). The output is deterministic:
+tests/test_wire_vector_extraction.py re-runs it into a temporary folder and compares.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT01 = ROOT / "vectors" / "bolt01"
-OUT07 = ROOT / "vectors" / "bolt07"
 
 
 def spec_commit(bolts: Path) -> str:
@@ -118,15 +117,19 @@ def extension_cases(body: str) -> list[dict[str, Any]]:
 
 def write(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    count = len(data["cases"])
-    print(f"{path.relative_to(ROOT)}: {count} cases")
+    print(f"{path}: {len(data['cases'])} cases")
 
 
 def main() -> None:
     bolts = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/work/shared/specs/bolts")
+    out = Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "vectors"
+    extract(bolts, out / "bolt01", out / "bolt07")
+
+
+def extract(bolts: Path, out01: Path, out07: Path) -> None:
     commit = spec_commit(bolts)
     text = (bolts / "01-messaging.md").read_text(encoding="utf-8")
-    OUT01.mkdir(parents=True, exist_ok=True)
+    out01.mkdir(parents=True, exist_ok=True)
 
     appendix_a = "Appendix A: BigSize Test Vectors"
     for heading, name in (
@@ -134,7 +137,7 @@ def main() -> None:
         ("BigSize Encoding Tests", "bigsize-encoding"),
     ):
         cases = json_block(section(text, f"### {heading}"))
-        write(OUT01 / f"{name}.json", {"source": source(commit, f"{appendix_a} / {heading}"), "cases": cases})
+        write(out01 / f"{name}.json", {"source": source(commit, f"{appendix_a} / {heading}"), "cases": cases})
 
     appendix_b = "Appendix B: Type-Length-Value Test Vectors"
     for heading, name, kind in (
@@ -148,18 +151,18 @@ def main() -> None:
             "harness/vectors/bolt01_tlv.py defines them with the project's TLV machinery.",
             "cases": tlv_cases(section(text, f"### {heading}"), kind),
         }
-        write(OUT01 / f"{name}.json", data)
+        write(out01 / f"{name}.json", data)
 
     appendix_c = "Appendix C: Message Extension"
     write(
-        OUT01 / "message-extension.json",
+        out01 / "message-extension.json",
         {"source": source(commit, appendix_c), "cases": extension_cases(section(text, f"## {appendix_c}"))},
     )
 
     appendix_d = "Appendix D: Signed Integers Test Vectors"
     cases = json_block(section(text, f"## {appendix_d}"))
     write(
-        OUT01 / "signed-integers.json",
+        out01 / "signed-integers.json",
         {
             "source": source(commit, appendix_d),
             "note": "each value is encoded with the smallest of s8/s16/s32/s64 that holds it; "
@@ -171,9 +174,9 @@ def main() -> None:
     extended = json.loads((bolts / "bolt07" / "extended-queries.json").read_text(encoding="utf-8"))
     for case in extended:
         case["uses_zlib"] = "COMPRESSED_ZLIB" in json.dumps(case["msg"])
-    OUT07.mkdir(parents=True, exist_ok=True)
+    out07.mkdir(parents=True, exist_ok=True)
     write(
-        OUT07 / "extended-queries.json",
+        out07 / "extended-queries.json",
         {
             "source": source(
                 commit, "Query Messages (bolt07/extended-queries.json)", "bolt07/extended-queries.json", 7
