@@ -11,6 +11,7 @@ from reference_node.wire import (
     FieldValueError,
     Init,
     InitTlvs,
+    Message,
     NetworksTlv,
     OpenChannel,
     Ping,
@@ -70,7 +71,7 @@ def test_every_message_rejects_a_payload_one_byte_short_of_its_fixed_fields(name
         decode_message(minimal[:-1])
 
 
-def _smallest(cls: type) -> object:
+def _smallest(cls: type[Message]) -> Message:
     """A message with every array empty (or at its fixed size) and every integer zero."""
     values: dict[str, object] = {}
     for field in struct_fields(cls):
