@@ -47,11 +47,10 @@ def register_peer(implementation: str, factory: PeerFactory) -> None:
 
 def _load_builtin() -> None:
     # Imported on first use: the reference adapters import reference_node, which the loader does not need.
-    if "reference" not in _DRIVERS:
-        from harness.drivers.reference import ReferenceDriver, ScriptedPeerSession
+    from harness.drivers.reference import ReferenceDriver, ScriptedPeerSession
 
-        _DRIVERS.setdefault("reference", ReferenceDriver.from_setup)
-        _PEERS.setdefault(SCRIPTED, ScriptedPeerSession.from_setup)
+    _DRIVERS.setdefault("reference", ReferenceDriver.from_setup)
+    _PEERS.setdefault(SCRIPTED, ScriptedPeerSession.from_setup)
 
 
 def create_driver(setup: NodeSetup) -> NodeDriver:

@@ -5,7 +5,7 @@ Public API: `load_catalog()` -> `Catalog`, `Requirement`, `Level`, `build_catalo
 """
 
 from harness.requirements.build import build_catalog, spec_commit
-from harness.requirements.catalog import Catalog, CatalogError, catalog_dir, load_catalog
+from harness.requirements.catalog import Catalog, CatalogError, catalog_dir, load_catalog, spec_commit_of
 from harness.requirements.check import MissingQuote, check_quotes
 from harness.requirements.model import Level, Requirement
 
@@ -20,4 +20,5 @@ __all__ = [
     "check_quotes",
     "load_catalog",
     "spec_commit",
+    "spec_commit_of",
 ]

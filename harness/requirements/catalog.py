@@ -13,6 +13,10 @@ from harness.paths import suites_dir
 from harness.requirements.model import Level, Requirement
 
 
+# libyaml's loader when PyYAML has it (the catalog is ~1,500 entries); same safe semantics.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class CatalogError(ValueError):
     """A catalog file is malformed (names the file and what is wrong)."""
 
@@ -83,7 +87,7 @@ def _require(mapping: Mapping[str, Any], key: str, kind: type, where: str) -> An
 
 def read_bolt_file(path: Path) -> list[Requirement]:
     with path.open(encoding="utf-8") as handle:
-        document = yaml.safe_load(handle)
+        document = yaml.load(handle, Loader=_SafeLoader)
     if not isinstance(document, dict):
         raise CatalogError(f"{path}: expected a mapping at the top")
     spec_file = _require(document, "spec_file", str, str(path))
@@ -113,6 +117,11 @@ def read_bolt_file(path: Path) -> list[Requirement]:
             )
         )
     return result
+
+
+def spec_commit_of(catalog: Catalog) -> str:
+    """The spec commit the catalog quotes ("" for an empty catalog)."""
+    return next((r.spec_commit for r in catalog), "")
 
 
 def load_catalog(directory: Path | None = None) -> Catalog:
