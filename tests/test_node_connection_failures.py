@@ -97,3 +97,21 @@ def test_stop_ends_handshakes_in_progress() -> None:
         writer.close()
 
     asyncio.run(asyncio.wait_for(scenario(), TIMEOUT_S * 3))
+
+
+def test_connect_to_a_node_on_another_network_fails_after_init() -> None:
+    async def scenario() -> None:
+        mainnet = Node(node_key_from_seed(b"mainnet"), NodeConfig(network=Network.MAINNET), Entropy(b"m"))
+        await mainnet.start("127.0.0.1", 0)
+        regtest = await _node(b"regtest")
+        try:
+            host, port = mainnet.address
+            with pytest.raises(PeerConnectFailed, match="no common network"):
+                await regtest.connect(host, port, mainnet.node_id)
+            disconnect = await regtest.wait_for_disconnect(mainnet.node_id, TIMEOUT_S)
+            assert disconnect.cause is DisconnectCause.INIT_REJECTED
+        finally:
+            await regtest.stop()
+            await mainnet.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), TIMEOUT_S * 3))
