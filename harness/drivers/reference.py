@@ -34,6 +34,7 @@ from reference_node.nodekey import Entropy, NodeKey
 from reference_node.scripted_peer import KEEPALIVE, ScriptedPeer, ScriptExpectationFailed
 from reference_node.scripted_peer import TraceDirection as PeerTraceDirection
 from reference_node.wire import message_to_fields
+from reference_node.wire.features import Features
 
 _CHANNELS_MISSING = "the reference node's channel state machine is not wired into the driver yet"
 _WALLET_MISSING = "the reference node has no on-chain wallet wired into the driver yet"
@@ -58,7 +59,8 @@ class ReferenceDriver(NodeDriver):
 
     def __init__(self, setup: NodeSetup) -> None:
         self.setup = setup
-        config = NodeConfig(network=Network.REGTEST, features=_option_hex(setup.options, "features"))
+        features = Features.from_bytes(_option_hex(setup.options, "features"))
+        config = NodeConfig(network=Network.REGTEST, features=features)
         self.node = Node(
             NodeKey.from_secret(setup.private_key), config, _entropy_for(setup.private_key, "node")
         )

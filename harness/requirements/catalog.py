@@ -12,7 +12,6 @@ import yaml
 from harness.paths import suites_dir
 from harness.requirements.model import Level, Requirement
 
-
 # libyaml's loader when PyYAML has it (the catalog is ~1,500 entries); same safe semantics.
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
