@@ -79,7 +79,7 @@ def hash_of(preimage: bytes) -> bytes:
 
 
 @dataclass
-class Side:
+class SideState:
     name: str
     channel: Channel
     signer: Bolt3Signer
@@ -118,7 +118,7 @@ class ChannelPair:
             features=self.features,
             shutdown_scriptpubkey=P2WPKH_B,
         )
-        self.b = Side("B", channel_b, signer_b)
+        self.b = SideState("B", channel_b, signer_b)
         self.opening_args: dict[str, Any] = dict(
             signer=signer_a,
             policy=self.policy,
@@ -134,7 +134,7 @@ class ChannelPair:
             shutdown_scriptpubkey=P2WPKH_A,
         )
         channel_a, actions = Channel.new_outbound(**self.opening_args)
-        self.a = Side("A", channel_a, signer_a)
+        self.a = SideState("A", channel_a, signer_a)
         self.funding_tx: Tx | None = None
         self.apply(self.a, actions)
         if auto_open:
@@ -142,12 +142,12 @@ class ChannelPair:
             self.confirm_funding(depth=minimum_depth)
             self.pump()
 
-    def other(self, side: Side) -> Side:
+    def other(self, side: SideState) -> SideState:
         return self.b if side is self.a else self.a
 
     # -- the node's job ---------------------------------------------------------------------------
 
-    def apply(self, side: Side, actions: list[Action]) -> None:
+    def apply(self, side: SideState, actions: list[Action]) -> None:
         persisted_in_batch = False
         for action in actions:
             if isinstance(action, SendMessage):
@@ -179,7 +179,7 @@ class ChannelPair:
         assert received == message, f"{message.NAME} changed on the wire"
         return received
 
-    def deliver(self, side: Side) -> ChannelMessage:
+    def deliver(self, side: SideState) -> ChannelMessage:
         """Deliver the oldest message queued for `side`."""
         message = side.inbox.popleft()
         self.apply(side, side.channel.handle(message))
@@ -205,16 +205,34 @@ class ChannelPair:
 
     # -- conveniences -----------------------------------------------------------------------------
 
-    def add(self, sender: Side, amount_msat: int, n: int, cltv_expiry: int = 600) -> int:
+    def add(self, sender: SideState, amount_msat: int, n: int, cltv_expiry: int = 600) -> int:
         htlc_id, actions = sender.channel.add_htlc(amount_msat, hash_of(preimage_of(n)), cltv_expiry, ONION)
         self.apply(sender, actions)
         return htlc_id
 
-    def commit(self, side: Side) -> None:
+    def commit(self, side: SideState) -> None:
         self.apply(side, side.channel.commit())
 
     def is_normal(self) -> bool:
         return self.a.channel.state is ChannelState.NORMAL and self.b.channel.state is ChannelState.NORMAL
 
-    def events_of(self, side: Side, kind: type[Action]) -> list[Any]:
+    def events_of(self, side: SideState, kind: type[Action]) -> list[Any]:
         return [event for event in side.events if isinstance(event, kind)]
+
+
+def disconnect(pair: ChannelPair) -> None:
+    """The transport drops: whatever was in flight is lost."""
+    for side in (pair.a, pair.b):
+        side.inbox.clear()
+        pair.apply(side, side.channel.peer_disconnected())
+
+
+def reconnect(pair: ChannelPair) -> None:
+    for side in (pair.a, pair.b):
+        pair.apply(side, side.channel.peer_reconnected())
+
+
+def restart(pair: ChannelPair, side: SideState) -> None:
+    """Kill the node and restore the channel from its last persisted state."""
+    assert side.persisted is not None
+    side.channel = Channel.from_json(side.persisted, side.signer, pair.policy)

@@ -26,14 +26,14 @@ from tests.test_channel_support import (
     ONION,
     REGTEST_CHAIN_HASH,
     ChannelPair,
-    Side,
+    SideState,
     default_params,
     hash_of,
     preimage_of,
 )
 
 
-def assert_failed_with(side: Side, actions: list[Action], error: type[e.PeerViolation]) -> None:
+def assert_failed_with(side: SideState, actions: list[Action], error: type[e.PeerViolation]) -> None:
     failures = [a for a in actions if isinstance(a, ChannelFailed)]
     assert len(failures) == 1, actions
     assert type(failures[0].error) is error, failures[0].error
