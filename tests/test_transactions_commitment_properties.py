@@ -4,7 +4,7 @@ weight differs from the BOLT 3 expected weight only by the spec's stated simplif
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from hypothesis import assume, given, settings
@@ -70,6 +70,14 @@ def states(draw: st.DrawFn) -> State:
             cltv = draw(st.integers(min_value=500, max_value=505))
             htlcs.append(Htlc(htlc_id, direction, amount_msat, draw(st.sampled_from(hashes)), cltv))
     to_local_msat = draw(st.integers(min_value=0, max_value=remaining_msat))
+    holder_is_opener = draw(st.booleans())
+    anchors_msat = 2 * ANCHOR_OUTPUT_SAT * 1000
+    if channel_type is ChannelType.ANCHORS and remaining_msat >= anchors_msat:
+        # BOLT 2 keeps the opener able to pay the anchors; rejected states have their own test.
+        if holder_is_opener:
+            to_local_msat = max(to_local_msat, anchors_msat)
+        else:
+            to_local_msat = min(to_local_msat, remaining_msat - anchors_msat)
     params = ChannelParams(
         funding_outpoint=OutPoint(sha256(b"funding"), 0),
         funding_amount_sat=funding_sat,
@@ -77,7 +85,7 @@ def states(draw: st.DrawFn) -> State:
         remote_funding_pubkey=BOB.basepoints().funding_pubkey,
         to_self_delay=draw(st.integers(min_value=1, max_value=2016)),
         dust_limit_sat=draw(st.integers(min_value=354, max_value=5_000)),
-        holder_is_opener=draw(st.booleans()),
+        holder_is_opener=holder_is_opener,
         obscuring_factor=obscuring_factor(
             ALICE.basepoints().payment_basepoint, BOB.basepoints().payment_basepoint
         ),
@@ -118,12 +126,18 @@ def build(state: State) -> CommitmentTx:
 
 
 @settings(max_examples=50, deadline=None)
-@given(states())
-def test_anchors_state_where_the_opener_cannot_pay_the_anchors_is_rejected(state: State) -> None:
-    assume(state.params.channel_type is ChannelType.ANCHORS)
-    assume(opener_msat(state) < 2 * ANCHOR_OUTPUT_SAT * 1000)
+@given(states(), st.integers(min_value=0, max_value=2 * ANCHOR_OUTPUT_SAT * 1000 - 1))
+def test_anchors_state_where_the_opener_cannot_pay_the_anchors_is_rejected(
+    state: State, opener_msat_: int
+) -> None:
+    balances = state.spec.to_local_msat + state.spec.to_remote_msat
+    assume(balances >= opener_msat_)
+    opener_is_local = state.params.holder_is_opener
+    to_local = opener_msat_ if opener_is_local else balances - opener_msat_
+    spec = replace(state.spec, to_local_msat=to_local, to_remote_msat=balances - to_local)
+    params = replace(state.params, channel_type=ChannelType.ANCHORS)
     with pytest.raises(TransactionBuildError, match="anchors"):
-        build_commitment(state.params, state.spec, KEYS)
+        build_commitment(params, spec, KEYS)
 
 
 @settings(max_examples=150, deadline=None)
