@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from reference_node.wire import (
     FieldValueError,
     InvalidPointError,
+    InvalidUtf8Error,
     NonCanonicalBigSizeError,
     NonMinimalTruncatedIntError,
     ShortChannelId,
@@ -18,7 +19,7 @@ from reference_node.wire import (
     encode_bigsize,
 )
 from reference_node.wire.errors import EncodeError
-from reference_node.wire.types import POINT, S16, TU32, TU64, U16, Reader, counted, fixed, rest
+from reference_node.wire.types import POINT, S16, TU32, TU64, U16, UTF8, Reader, counted, fixed, rest
 
 UINT64 = st.integers(min_value=0, max_value=(1 << 64) - 1)
 
@@ -124,3 +125,24 @@ def test_short_channel_id_forms_agree(block: int, tx: int, output: int) -> None:
 def test_short_channel_id_rejects_malformed_text(text: str) -> None:
     with pytest.raises(ValueError):
         ShortChannelId.from_str(text)
+
+
+def test_utf8_array_is_a_str_counted_in_bytes() -> None:
+    codec = counted("len", UTF8, U16)
+    out = bytearray()
+    codec.check("héllo", "x")
+    codec.write("héllo", out)
+    assert bytes(out) == len("héllo".encode()).to_bytes(2, "big") + "héllo".encode()
+    assert codec.read(Reader(bytes(out)), "x") == "héllo"
+    assert rest(UTF8).read(Reader(b"ok"), "x") == "ok"
+
+
+def test_utf8_array_rejects_invalid_utf8() -> None:
+    with pytest.raises(InvalidUtf8Error):
+        rest(UTF8).read(Reader(b"\xff\xfe"), "x")
+
+
+def test_fixed_utf8_array_counts_bytes() -> None:
+    with pytest.raises(FieldValueError):
+        fixed(2, UTF8).check("é!", "x")  # 3 bytes
+    fixed(2, UTF8).check("é", "x")

@@ -270,37 +270,42 @@ class ShortChannelIdCodec(Codec[ShortChannelId]):
 
 
 class Utf8Codec(Codec[str]):
-    """An array of `utf8` bytes (length given by the enclosing shape), decoded as a str."""
+    """One `utf8` byte. Only meaningful in arrays (`len*utf8`, `...*utf8`), which ArrayCodec turns
+    into a str; read alone it is a 1-byte string that must itself be valid UTF-8 (ASCII)."""
 
     spec_name = "utf8"
-
-    def __init__(self, size: int | None = None) -> None:
-        self.size = size
+    size = 1
 
     def read(self, reader: Reader, where: str) -> str:
-        raw = reader.rest() if self.size is None else reader.take(self.size, where)
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InvalidUtf8Error(str(exc), where=where) from exc
+        return decode_utf8(reader.take(1, where), where)
 
     def write(self, value: str, out: bytearray) -> None:
         out += value.encode("utf-8")
 
     def check(self, value: object, where: str) -> None:
-        if not isinstance(value, str):
-            raise FieldValueError(f"utf8 must be a str, got {type(value).__name__}", where=where)
+        if not isinstance(value, str) or len(value.encode("utf-8")) != 1:
+            raise FieldValueError(f"utf8 must be a one-byte str, got {value!r}", where=where)
 
     def from_json(self, raw: Any, where: str) -> str:
         self.check(raw, where)
         return str(raw)
 
 
+def decode_utf8(raw: bytes, where: str) -> str:
+    """BOLT 1 `utf8`: "a reader MAY reject any messages containing an array of these which is not a
+    valid UTF-8 string"; this reader does, with InvalidUtf8Error."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidUtf8Error(str(exc), where=where) from exc
+
+
 # --- array shapes: `N*type`, `len*type` (count in a preceding field), `...*type` ---------------
 
 
 class ArrayCodec(Codec[Any]):
-    """A sequence of `element`: bytes when the element is `byte`, else a tuple.
+    """A sequence of `element`: bytes when the element is `byte`, str when it is `utf8` (counts are
+    then in bytes), else a tuple.
 
     `count` is an int (N*type), the spec name of a count field written just before the array
     (len*type: `count_codec` encodes it), or None (`...*type`: all remaining bytes).
@@ -312,7 +317,10 @@ class ArrayCodec(Codec[Any]):
         self.element = element
         self.count = count
         self.count_codec = count_codec
-        self.is_bytes = element.spec_name in ("byte", "u8") and isinstance(element, UIntCodec)
+        self.is_text = isinstance(element, Utf8Codec)
+        self.is_bytes = self.is_text or (
+            element.spec_name in ("byte", "u8") and isinstance(element, UIntCodec)
+        )
         count_text = "..." if count is None else str(count)
         self.spec_name = f"{count_text}*{element.spec_name}"
         if isinstance(count, int) and element.size is not None:
@@ -329,6 +337,10 @@ class ArrayCodec(Codec[Any]):
         return tuple(self.element.read(reader, f"{where}[{i}]") for i in range(n))
 
     def read(self, reader: Reader, where: str) -> Any:
+        value = self._read_value(reader, where)
+        return decode_utf8(value, where) if self.is_text else value
+
+    def _read_value(self, reader: Reader, where: str) -> Any:
         if isinstance(self.count, int):
             return self._read_n(reader, self.count, where)
         if isinstance(self.count, str):
@@ -342,6 +354,8 @@ class ArrayCodec(Codec[Any]):
         return tuple(items)
 
     def write(self, value: Any, out: bytearray) -> None:
+        if self.is_text:
+            value = value.encode("utf-8")
         if isinstance(self.count, str):
             assert self.count_codec is not None
             self.count_codec.write(len(value), out)
@@ -352,6 +366,12 @@ class ArrayCodec(Codec[Any]):
             self.element.write(item, out)
 
     def check(self, value: object, where: str) -> None:
+        if self.is_text:
+            if not isinstance(value, str):
+                raise FieldValueError(
+                    f"{self.spec_name} must be a str, got {type(value).__name__}", where=where
+                )
+            value = value.encode("utf-8")
         if self.is_bytes:
             if not isinstance(value, bytes):
                 raise FieldValueError(
@@ -371,13 +391,17 @@ class ArrayCodec(Codec[Any]):
                 self.element.check(item, f"{where}[{i}]")
 
     def to_json(self, value: Any) -> Any:
+        if self.is_text:
+            return value
         if self.is_bytes:
             return bytes(value).hex()
         return [self.element.to_json(item) for item in value]
 
     def from_json(self, raw: Any, where: str) -> Any:
-        if self.is_bytes:
-            value: Any = hex_to_bytes(raw, where)
+        if self.is_text:
+            value: Any = raw
+        elif self.is_bytes:
+            value = hex_to_bytes(raw, where)
         else:
             if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
                 raise FieldValueError(
