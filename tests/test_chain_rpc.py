@@ -9,15 +9,11 @@ from __future__ import annotations
 import base64
 import json
 import os
-import queue
-import signal
 import subprocess
 import sys
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +24,7 @@ from bitcoin.core.script import OP_CHECKLOCKTIMEVERIFY, OP_CHECKSEQUENCEVERIFY, 
 
 from harness.chain import EmbeddedChain, OutPoint
 from harness.chain.address import script_to_address
+from harness.chain.process import ChainProcess, launch_chain_process
 from harness.chain.rpc_server import ChainRpcServer
 from harness.chain.testkit import SpendOutput, TestKey, p2wsh_script_pubkey, spend_p2wsh
 
@@ -35,50 +32,22 @@ FEE_SAT = 1_000
 READY_TIMEOUT_S = 60
 
 
-@dataclass
-class ChainProcess:
-    process: subprocess.Popen[str]
-    ready: dict[str, Any]
-    auth_url: str
-    user: str
-    password: str
-
-    def raw_proxy(self) -> Any:
-        return bitcoin.rpc.RawProxy(service_url=self.auth_url, timeout=60)
-
-    def proxy(self) -> Any:
-        return bitcoin.rpc.Proxy(service_url=self.auth_url, timeout=60)
-
-
-def start_chain(data_dir: Path, *extra: str) -> ChainProcess:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "harness.cli", "chain", "--rpcport", "0", "--data-dir", str(data_dir), *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(
-        target=lambda: lines.put(process.stdout.readline() if process.stdout else ""), daemon=True
-    ).start()
-    try:
-        ready = json.loads(lines.get(timeout=READY_TIMEOUT_S))
-    except queue.Empty:
-        process.kill()
-        raise AssertionError(f"boltcheck chain printed no ready line in {READY_TIMEOUT_S}s") from None
-    if ready.get("cookie"):
-        user, _, password = Path(ready["cookie"]).read_text().partition(":")
-    else:
-        user, password = extra[extra.index("--rpcuser") + 1], extra[extra.index("--rpcpassword") + 1]
-    auth_url = f"http://{user}:{password}@127.0.0.1:{ready['rpcport']}"
-    return ChainProcess(process, ready, auth_url, user, password)
+def start_chain(data_dir: Path, *credentials: str) -> ChainProcess:
+    if credentials:
+        return launch_chain_process(data_dir, rpcuser=credentials[0], rpcpassword=credentials[1])
+    return launch_chain_process(data_dir)
 
 
 def stop_chain(chain: ChainProcess) -> int:
-    if chain.process.poll() is None:
-        chain.process.send_signal(signal.SIGTERM)
-    return chain.process.wait(timeout=30)
+    return chain.stop()
+
+
+def raw_proxy_for(chain: ChainProcess) -> Any:
+    return bitcoin.rpc.RawProxy(service_url=chain.auth_url, timeout=60)
+
+
+def proxy_for(chain: ChainProcess) -> Any:
+    return bitcoin.rpc.Proxy(service_url=chain.auth_url, timeout=60)
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +63,7 @@ def key() -> TestKey:
 
 
 def fund(node: ChainProcess, key: TestKey, value_sat: int, confirm: bool = True) -> tuple[OutPoint, int]:
-    result = node.raw_proxy().boltcheck_fund(key.address, f"{value_sat / 1e8:.8f}", confirm)
+    result = raw_proxy_for(node).boltcheck_fund(key.address, f"{value_sat / 1e8:.8f}", confirm)
     return OutPoint(result["txid"], result["vout"]), value_sat
 
 
@@ -124,18 +93,18 @@ def test_ready_line_names_url_port_cookie_and_pid(node: ChainProcess) -> None:
 
 
 def test_user_and_password_replace_the_cookie(tmp_path: Path) -> None:
-    chain = start_chain(tmp_path, "--rpcuser", "alice", "--rpcpassword", "s3cret")
+    chain = start_chain(tmp_path, "alice", "s3cret")
     try:
         assert chain.ready["cookie"] is None
         assert not (tmp_path / ".cookie").exists()
-        assert chain.raw_proxy().getblockcount() == 0
+        assert raw_proxy_for(chain).getblockcount() == 0
     finally:
         assert stop_chain(chain) == 0
 
 
 def test_stop_rpc_ends_the_process_cleanly(tmp_path: Path) -> None:
     chain = start_chain(tmp_path)
-    assert chain.raw_proxy().stop() == "boltcheck chain stopping"
+    assert raw_proxy_for(chain).stop() == "boltcheck chain stopping"
     assert chain.process.wait(timeout=30) == 0
     assert not Path(chain.ready["cookie"]).exists()
 
@@ -149,7 +118,7 @@ def test_sigterm_ends_the_process_cleanly(tmp_path: Path) -> None:
 
 
 def test_proxy_mines_blocks_to_an_address(node: ChainProcess, key: TestKey) -> None:
-    proxy = node.proxy()
+    proxy = proxy_for(node)
     before = proxy.getblockcount()
     hashes = list(proxy.generatetoaddress(3, key.address))
     assert proxy.getblockcount() == before + 3
@@ -160,7 +129,7 @@ def test_proxy_mines_blocks_to_an_address(node: ChainProcess, key: TestKey) -> N
 
 
 def test_proxy_sends_a_spend_and_reads_its_confirmations(node: ChainProcess, key: TestKey) -> None:
-    proxy = node.proxy()
+    proxy = proxy_for(node)
     coin = fund(node, key, 500_000)
     tx = CTransaction.deserialize(key.spend([coin], [SpendOutput(key.script_pubkey, coin[1] - FEE_SAT)]))
     txid = proxy.sendrawtransaction(tx)
@@ -177,38 +146,38 @@ def test_proxy_sees_a_bad_signature_rejected(node: ChainProcess, key: TestKey) -
     coin = fund(node, key, 200_000)
     raw = key.spend([(coin[0], coin[1] + 1)], [SpendOutput(key.script_pubkey, coin[1] - FEE_SAT)])
     with pytest.raises(bitcoin.rpc.VerifyRejectedError) as info:
-        node.proxy().sendrawtransaction(CTransaction.deserialize(raw))
+        proxy_for(node).sendrawtransaction(CTransaction.deserialize(raw))
     assert info.value.error["message"].startswith("mandatory-script-verify-flag-failed")
 
 
 def test_proxy_sees_an_early_cltv_spend_rejected(node: ChainProcess, key: TestKey) -> None:
-    raw_proxy = node.raw_proxy()
+    raw_proxy = raw_proxy_for(node)
     lock_height = raw_proxy.getblockcount() + 20
     script = bytes(CScript([lock_height, OP_CHECKLOCKTIMEVERIFY, OP_DROP, OP_TRUE]))
     funded = raw_proxy.boltcheck_fund(script_to_address(p2wsh_script_pubkey(script)), "0.001", True)
     outputs = [SpendOutput(key.script_pubkey, 99_000)]
     raw = spend_p2wsh(OutPoint(funded["txid"], 0), script, outputs, sequence=0xFFFFFFFE, locktime=lock_height)
     with pytest.raises(bitcoin.rpc.VerifyRejectedError) as info:
-        node.proxy().sendrawtransaction(CTransaction.deserialize(raw))
+        proxy_for(node).sendrawtransaction(CTransaction.deserialize(raw))
     assert info.value.error["message"] == "non-final"
 
 
 def test_proxy_sees_an_early_csv_spend_rejected(node: ChainProcess, key: TestKey) -> None:
-    raw_proxy = node.raw_proxy()
+    raw_proxy = raw_proxy_for(node)
     script = bytes(CScript([5, OP_CHECKSEQUENCEVERIFY, OP_DROP, OP_TRUE]))
     funded = raw_proxy.boltcheck_fund(script_to_address(p2wsh_script_pubkey(script)), "0.001", True)
     raw = spend_p2wsh(
         OutPoint(funded["txid"], 0), script, [SpendOutput(key.script_pubkey, 99_000)], sequence=5
     )
     with pytest.raises(bitcoin.rpc.VerifyRejectedError) as info:
-        node.proxy().sendrawtransaction(CTransaction.deserialize(raw))
+        proxy_for(node).sendrawtransaction(CTransaction.deserialize(raw))
     assert info.value.error["message"] == "non-BIP68-final"
     raw_proxy.generatetoaddress(4, key.address)
     assert raw_proxy.sendrawtransaction(raw.hex()) == CTransaction.deserialize(raw).GetTxid()[::-1].hex()
 
 
 def test_proxy_sees_a_double_spend_rejected(node: ChainProcess, key: TestKey) -> None:
-    proxy = node.proxy()
+    proxy = proxy_for(node)
     coin = fund(node, key, 300_000)
     first = key.spend([coin], [SpendOutput(key.script_pubkey, coin[1] - FEE_SAT)])
     second = key.spend([coin], [SpendOutput(key.script_pubkey, coin[1] - FEE_SAT - 1)])
@@ -225,7 +194,7 @@ def test_proxy_sees_a_double_spend_rejected(node: ChainProcess, key: TestKey) ->
 def test_resending_a_confirmed_transaction_is_already_in_chain(node: ChainProcess, key: TestKey) -> None:
     coin = fund(node, key, 300_000)
     tx = CTransaction.deserialize(key.spend([coin], [SpendOutput(key.script_pubkey, coin[1] - FEE_SAT)]))
-    proxy = node.proxy()
+    proxy = proxy_for(node)
     proxy.sendrawtransaction(tx)
     proxy.generatetoaddress(1, key.address)
     with pytest.raises(bitcoin.rpc.VerifyAlreadyInChainError):
@@ -234,14 +203,14 @@ def test_resending_a_confirmed_transaction_is_already_in_chain(node: ChainProces
 
 def test_unknown_transaction_lookup_is_an_index_error(node: ChainProcess) -> None:
     with pytest.raises(IndexError):
-        node.proxy().getrawtransaction(lx("11" * 32))
+        proxy_for(node).getrawtransaction(lx("11" * 32))
 
 
 # ----- result shapes
 
 
 def test_blockchain_info_and_block_views_agree(node: ChainProcess, key: TestKey) -> None:
-    rpc = node.raw_proxy()
+    rpc = raw_proxy_for(node)
     rpc.generatetoaddress(1, key.address)
     info = rpc.getblockchaininfo()
     tip = rpc.getbestblockhash()
@@ -259,7 +228,7 @@ def test_blockchain_info_and_block_views_agree(node: ChainProcess, key: TestKey)
 
 
 def test_mempool_views_describe_an_unconfirmed_payment(node: ChainProcess, key: TestKey) -> None:
-    rpc = node.raw_proxy()
+    rpc = raw_proxy_for(node)
     coin = fund(node, key, 40_000, confirm=False)
     assert coin[0].txid in rpc.getrawmempool()
     entry = rpc.getmempoolentry(coin[0].txid)
@@ -270,7 +239,7 @@ def test_mempool_views_describe_an_unconfirmed_payment(node: ChainProcess, key: 
 
 
 def test_testmempoolaccept_reports_without_accepting(node: ChainProcess, key: TestKey) -> None:
-    rpc = node.raw_proxy()
+    rpc = raw_proxy_for(node)
     coin = fund(node, key, 60_000)
     raw = key.spend([coin], [SpendOutput(key.script_pubkey, coin[1] - FEE_SAT)]).hex()
     [result] = rpc.testmempoolaccept([raw])
@@ -280,14 +249,14 @@ def test_testmempoolaccept_reports_without_accepting(node: ChainProcess, key: Te
 
 
 def test_estimatesmartfee_is_deterministic_and_checks_its_target(node: ChainProcess) -> None:
-    rpc = node.raw_proxy()
+    rpc = raw_proxy_for(node)
     assert rpc.estimatesmartfee(6) == rpc.estimatesmartfee(6)
     with pytest.raises(bitcoin.rpc.InvalidParameterError):
         rpc.estimatesmartfee(0)
 
 
 def test_generateblock_mines_exactly_the_given_transactions(node: ChainProcess, key: TestKey) -> None:
-    rpc = node.raw_proxy()
+    rpc = raw_proxy_for(node)
     coin = fund(node, key, 90_000, confirm=False)
     other = fund(node, key, 91_000, confirm=False)
     block_hash = rpc.generateblock(key.address, [coin[0].txid])["hash"]
@@ -299,7 +268,7 @@ def test_generateblock_mines_exactly_the_given_transactions(node: ChainProcess, 
 def test_invalidateblock_moves_the_tip_back_and_restores_the_mempool(
     node: ChainProcess, key: TestKey
 ) -> None:
-    rpc = node.raw_proxy()
+    rpc = raw_proxy_for(node)
     coin = fund(node, key, 95_000)
     tip, height = rpc.getbestblockhash(), rpc.getblockcount()
     rpc.invalidateblock(tip)
@@ -325,7 +294,7 @@ def test_batch_request_answers_each_call_in_order(node: ChainProcess) -> None:
     assert status == 200
     assert [r["id"] for r in replies] == [1, 2, 3]
     assert replies[1]["error"]["code"] == -32601
-    assert replies[2]["result"] == node.raw_proxy().getblockhash(0)
+    assert replies[2]["result"] == raw_proxy_for(node).getblockhash(0)
 
 
 def test_malformed_json_is_a_parse_error(node: ChainProcess) -> None:
@@ -347,7 +316,7 @@ def test_wrong_parameter_types_get_an_error_not_a_crash(node: ChainProcess) -> N
     for method, params in [("getblockhash", ["x"]), ("getblock", [42]), ("generatetoaddress", [1, "nope"])]:
         status, reply = post(node, json.dumps({"id": 1, "method": method, "params": params}).encode())
         assert status == 500 and reply["error"]["code"] in (-1, -3, -5, -8)
-    assert node.raw_proxy().getblockcount() >= 0
+    assert raw_proxy_for(node).getblockcount() >= 0
 
 
 def test_bad_credentials_get_http_401(node: ChainProcess) -> None:
@@ -371,7 +340,7 @@ def test_jsonrpc_2_requests_get_jsonrpc_2_replies(node: ChainProcess) -> None:
 
 
 def test_a_second_process_mines_and_this_one_sees_it(node: ChainProcess, key: TestKey) -> None:
-    rpc = node.raw_proxy()
+    rpc = raw_proxy_for(node)
     height = rpc.getblockcount()
     script = (
         "import sys, bitcoin.rpc\n"

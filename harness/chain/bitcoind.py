@@ -17,6 +17,8 @@ import threading
 from decimal import Decimal
 from typing import Any
 
+from bitcoin.core import CTransaction, b2lx
+
 from harness.chain.address import script_for, script_to_address
 from harness.chain.backend import (
     BlockCallback,
@@ -100,7 +102,7 @@ class BitcoindChain:
         try:
             return str(self.client.call("sendrawtransaction", raw_hex))
         except RpcError as exc:
-            raise TxRejected("?", exc.message, exc.rpc_code) from exc
+            raise TxRejected(_txid_of(raw_hex), exc.message, exc.rpc_code) from exc
 
     def get_tx(self, txid: str) -> TxInfo:
         try:
@@ -236,3 +238,11 @@ class BitcoindChain:
         watcher = self._watcher
         if watcher is not None:
             watcher.join(timeout=self.poll_interval + 35)
+
+
+def _txid_of(raw_hex: str) -> str:
+    """The txid of a raw transaction for error messages ("?" when it does not even parse)."""
+    try:
+        return str(b2lx(CTransaction.deserialize(bytes.fromhex(raw_hex)).GetTxid()))
+    except Exception:  # a rejected transaction may be any bytes at all; the error names it "?"
+        return "?"
