@@ -19,7 +19,20 @@ from reference_node.wire import (
     encode_bigsize,
 )
 from reference_node.wire.errors import EncodeError
-from reference_node.wire.types import POINT, S16, TU32, TU64, U16, UTF8, Reader, counted, fixed, rest
+from reference_node.wire.types import (
+    POINT,
+    S16,
+    SCIDDIR_OR_PUBKEY,
+    TU32,
+    TU64,
+    U16,
+    UTF8,
+    Reader,
+    ShortChannelIdDir,
+    counted,
+    fixed,
+    rest,
+)
 
 UINT64 = st.integers(min_value=0, max_value=(1 << 64) - 1)
 
@@ -146,3 +159,23 @@ def test_fixed_utf8_array_counts_bytes() -> None:
     with pytest.raises(FieldValueError):
         fixed(2, UTF8).check("é!", "x")  # 3 bytes
     fixed(2, UTF8).check("é", "x")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [ShortChannelIdDir(0, ShortChannelId(1, 2, 3)), ShortChannelIdDir(1, ShortChannelId(4, 5, 6)), "point"],
+)
+def test_sciddir_or_pubkey_round_trips(value: object) -> None:
+    if value == "point":
+        value = bytes.fromhex("02" + "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")
+    out = bytearray()
+    SCIDDIR_OR_PUBKEY.check(value, "x")
+    SCIDDIR_OR_PUBKEY.write(value, out)
+    assert len(out) == (9 if isinstance(value, ShortChannelIdDir) else 33)
+    assert SCIDDIR_OR_PUBKEY.read(Reader(bytes(out)), "x") == value
+    assert SCIDDIR_OR_PUBKEY.from_json(SCIDDIR_OR_PUBKEY.to_json(value), "x") == value
+
+
+def test_sciddir_or_pubkey_rejects_other_first_bytes() -> None:
+    with pytest.raises(InvalidPointError):
+        SCIDDIR_OR_PUBKEY.read(Reader(b"\x04" + bytes(32)), "x")

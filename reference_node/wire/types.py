@@ -9,7 +9,8 @@ TLV record and subtype classes annotate each field with one of these codecs
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, TypeGuard, TypeVar
 
 import coincurve
@@ -269,6 +270,61 @@ class ShortChannelIdCodec(Codec[ShortChannelId]):
         raise FieldValueError(f"short_channel_id must be 'BxTxO' or an int, got {raw!r}", where=where)
 
 
+@dataclass(frozen=True)
+class ShortChannelIdDir:
+    """The 9-byte form of `sciddir_or_pubkey` (BOLT 1): `direction` 0 refers to `node_id_1` of the
+    `channel_announcement` for `short_channel_id`, 1 to `node_id_2`."""
+
+    direction: int
+    short_channel_id: ShortChannelId
+
+
+class SciddirOrPubkeyCodec(Codec[Any]):
+    """`sciddir_or_pubkey`: a ShortChannelIdDir (first byte 0 or 1, 9 bytes) or a 33-byte point (2 or 3)."""
+
+    spec_name = "sciddir_or_pubkey"
+
+    def read(self, reader: Reader, where: str) -> ShortChannelIdDir | bytes:
+        first = reader.take(1, where)[0]
+        if first in (0, 1):
+            return ShortChannelIdDir(first, ShortChannelId.from_bytes(reader.take(8, where)))
+        reader.pos -= 1
+        return POINT.read(reader, where)
+
+    def write(self, value: ShortChannelIdDir | bytes, out: bytearray) -> None:
+        if isinstance(value, ShortChannelIdDir):
+            out.append(value.direction)
+            out += value.short_channel_id.to_bytes()
+        else:
+            out += value
+
+    def check(self, value: object, where: str) -> None:
+        if isinstance(value, ShortChannelIdDir):
+            if value.direction not in (0, 1) or not isinstance(value.short_channel_id, ShortChannelId):
+                raise FieldValueError(f"bad sciddir {value!r}", where=where)
+        else:
+            POINT.check(value, where)
+
+    def to_json(self, value: ShortChannelIdDir | bytes) -> Any:
+        if isinstance(value, ShortChannelIdDir):
+            return {"direction": value.direction, "short_channel_id": str(value.short_channel_id)}
+        return value.hex()
+
+    def from_json(self, raw: Any, where: str) -> ShortChannelIdDir | bytes:
+        if isinstance(raw, Mapping):
+            if set(raw) != {"direction", "short_channel_id"}:
+                raise FieldValueError(
+                    "sciddir is {'direction': 0|1, 'short_channel_id': 'BxTxO'}", where=where
+                )
+            value: ShortChannelIdDir | bytes = ShortChannelIdDir(
+                raw["direction"], SHORT_CHANNEL_ID.from_json(raw["short_channel_id"], where)
+            )
+        else:
+            value = POINT.from_json(raw, where)
+        self.check(value, where)
+        return value
+
+
 class Utf8Codec(Codec[str]):
     """One `utf8` byte. Only meaningful in arrays (`len*utf8`, `...*utf8`), which ArrayCodec turns
     into a str; read alone it is a 1-byte string that must itself be valid UTF-8 (ASCII)."""
@@ -436,6 +492,7 @@ BIP340SIG = FixedBytesCodec("bip340sig", 64)
 POINT = PointCodec()
 SHORT_CHANNEL_ID = ShortChannelIdCodec()
 UTF8 = Utf8Codec()
+SCIDDIR_OR_PUBKEY = SciddirOrPubkeyCodec()
 
 
 def fixed(count: int, element: Codec[Any]) -> ArrayCodec:
