@@ -41,7 +41,10 @@ BigSize and TLV
 
 Types
     ShortChannelId(block_height, tx_index, output_index): from_int/from_str/to_bytes, str "BxTxO".
-    Codecs of the fundamental types (U16, TU64, POINT, ...) live in reference_node.wire.types.
+    Codecs of the fundamental types live in reference_node.wire.types (BYTE, U16, S64, TU64,
+    BIGSIZE, CHAIN_HASH, SHA256, SIGNATURE, BIP340SIG, POINT, SHORT_CHANNEL_ID,
+    SCIDDIR_OR_PUBKEY -> ShortChannelIdDir | point bytes, UTF8; fixed(n, T), counted("len", T),
+    rest(T) for arrays: bytes for byte arrays, str for utf8 arrays, tuples otherwise).
 
 Errors (all subclasses of WireError; see errors.py)
     DecodeError > TruncatedError, NonCanonicalBigSizeError, NonMinimalTruncatedIntError,
