@@ -185,3 +185,10 @@ def test_invalid_yaml_names_its_line(tmp_path: Path) -> None:
         VALID.replace("  - connect: {peer: peer, to: target}", "  - connect: {peer: peer, to: target"),
     )
     assert "invalid YAML" in error.detail
+
+
+def test_every_registered_step_is_documented_in_the_suites_readme() -> None:
+    from harness.scenarios import step_names
+
+    readme = (suites_dir() / "README.md").read_text()
+    assert [name for name in step_names() if f"`{name}`" not in readme] == []

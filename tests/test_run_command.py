@@ -1,0 +1,113 @@
+"""`boltcheck run`: the default suite end to end, the same results with -n 2, argument handling."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from harness.commands.run import SuiteNotFound, resolve_suite
+from harness.drivers.targets import TargetSpec, TargetSpecError
+from harness.paths import project_root, suites_dir
+from harness.report import REPORT_FILES
+
+
+def boltcheck(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BOLTCHECK_HOME": str(project_root())}
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
+def statuses(report_dir: Path) -> dict[str, str]:
+    data = json.loads((report_dir / "report.json").read_text())
+    return {entry["id"]: entry["results"]["reference"]["status"] for entry in data["requirements"]}
+
+
+def test_run_without_arguments_runs_the_default_suite_and_writes_four_reports(tmp_path: Path) -> None:
+    started = time.monotonic()
+    result = boltcheck("run", cwd=tmp_path)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stdout + result.stderr
+    report_dir = tmp_path / "boltcheck-report"
+    assert sorted(p.name for p in report_dir.iterdir()) == sorted(REPORT_FILES)
+    data = json.loads((report_dir / "report.json").read_text())
+    assert data["failed"] is False
+    assert data["scenario_totals"]["pass"] >= 8
+    assert data["totals"]["reference"]["fail"] == 0
+    assert elapsed < 120
+
+
+def test_two_workers_give_the_same_results(tmp_path: Path) -> None:
+    sequential = boltcheck("run", "--seed", "5", "--report", "one", cwd=tmp_path)
+    parallel = boltcheck("run", "--seed", "5", "--report", "two", "-n", "2", cwd=tmp_path)
+    assert sequential.returncode == 0, sequential.stdout
+    assert parallel.returncode == 0, parallel.stdout
+    assert statuses(tmp_path / "one") == statuses(tmp_path / "two")
+    seeds = [
+        sorted(
+            (s["scenario"], s["seed"])
+            for s in json.loads((tmp_path / d / "report.json").read_text())["scenarios"]
+        )
+        for d in ("one", "two")
+    ]
+    assert seeds[0] == seeds[1]
+
+
+def test_a_failing_scenario_makes_the_exit_code_non_zero(tmp_path: Path) -> None:
+    scenario = (suites_dir() / "bolt01" / "ping-pong.yaml").read_text()
+    (tmp_path / "wrong-pong.yaml").write_text(
+        scenario.replace("{ignored: {zeros: 4}}", "{ignored: {zeros: 5}}")
+    )
+    result = boltcheck("run", "--suite", str(tmp_path / "wrong-pong.yaml"), "--report", "out", cwd=tmp_path)
+    assert result.returncode == 1
+    assert statuses(tmp_path / "out")["bolt01-ping-receiver-must-01"] == "fail"
+    assert "scenarios: 0 passed, 1 failed" in result.stdout
+
+
+def test_an_unknown_target_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--target", "eclair"]) == 2
+    assert "unknown implementation 'eclair'" in capsys.readouterr().err
+
+
+def test_an_unknown_suite_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--suite", "no-such-suite"]) == 2
+    assert "no suite 'no-such-suite'" in capsys.readouterr().err
+
+
+def test_a_suite_name_resolves_under_suites() -> None:
+    assert resolve_suite("bolt01") == suites_dir() / "bolt01"
+    assert resolve_suite(None) == suites_dir()
+    with pytest.raises(SuiteNotFound):
+        resolve_suite("bolt99")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("reference", TargetSpec("reference")),
+        ("reference:defect=no_pong", TargetSpec("reference", "no_pong")),
+        ("cln", TargetSpec("cln")),
+        ("lnd", TargetSpec("lnd")),
+    ],
+)
+def test_targets_parse(text: str, expected: TargetSpec) -> None:
+    assert TargetSpec.parse(text) == expected
+    assert str(TargetSpec.parse(text)) == text
+
+
+@pytest.mark.parametrize("text", ["eclair", "cln:defect=x", "reference:defect=", "reference:bug=x", ""])
+def test_bad_targets_are_rejected(text: str) -> None:
+    with pytest.raises(TargetSpecError):
+        TargetSpec.parse(text)
