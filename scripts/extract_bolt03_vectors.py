@@ -320,6 +320,105 @@ def fee_example(text: str, commit: str) -> dict[str, Any]:
     }
 
 
+def wif_to_hex(wif: str) -> str:
+    """Decode a (compressed-key) WIF private key with python-bitcoinlib: extraction-time only."""
+    import bitcoin
+    from bitcoin.wallet import CBitcoinSecret
+
+    bitcoin.SelectParams("regtest")
+    return bytes(CBitcoinSecret(wif))[:32].hex()
+
+
+def dual_funded(text: str, commit: str) -> dict[str, Any]:
+    block = section_text(text, "# Appendix G: Dual Funded Transaction Test Vectors")
+
+    def one(pattern: str, flags: int = 0) -> str:
+        m = re.search(pattern, block, flags)
+        assert m, pattern
+        return m.group(1)
+
+    def sats(pattern: str) -> int:
+        return int(one(pattern).replace(" ", ""))
+
+    parent_tx = one(r"Parent transaction \(spends coinbase of block 1\):\n([0-9a-f]+)")
+    inputs_text = one(r"\nInputs:\n```\n(.*?)```", re.S)
+    inputs: list[dict[str, Any]] = []
+    for chunk in re.split(r"\n(?=[0-9a-f]{64} \d+\n)", inputs_text.strip()):
+        head = re.match(r"([0-9a-f]{64}) (\d+)\n", chunk)
+        assert head
+        entry: dict[str, Any] = {"txid": head.group(1), "vout": int(head.group(2))}
+        for key in ("preimage", "witness_script"):
+            m = re.search(rf"{key}: \d+ ([0-9a-f]+)", chunk)
+            if m:
+                entry[key] = m.group(1)
+        for key in ("pubkey", "scriptPubKey"):
+            m = re.search(rf"\b{key}: ([0-9a-f]+)", chunk)
+            if m:
+                entry[key] = m.group(1)
+        m = re.search(r"privkey: (\w+)", chunk)
+        if m:
+            entry["privkey"] = wif_to_hex(m.group(1))
+        inputs.append(entry)
+    for owner, heading in (("opener", "Opener's `tx_add_input`"), ("accepter", "Accepter's `tx_add_input`")):
+        part = one(rf"### Expected {re.escape(heading)}.*?```(.*?)```", re.S)
+        serial_id = int(re.search(r"serial_id: (\d+)", part).group(1))  # type: ignore[union-attr]
+        vout = int(re.search(r"prev_vout: (\d+)", part).group(1))  # type: ignore[union-attr]
+        sequence = int(re.search(r"sequence: (\d+)", part).group(1))  # type: ignore[union-attr]
+        for entry in inputs:
+            if entry["vout"] == vout:
+                entry.update(owner=owner, serial_id=serial_id, sequence=sequence)
+    outputs = []
+    for owner, heading in (
+        ("opener", "Opener's `tx_add_output`"),
+        ("accepter", "Accepter's `tx_add_output`"),
+    ):
+        part = one(rf"### Expected {re.escape(heading)}:.*?```(.*?)```", re.S)
+        for m in re.finditer(
+            r"serial_id: (\d+),\s+sats: (\d+),\s+scriptlen: (\d+),\s+script: \"?([0-9a-f]+)", part
+        ):
+            script_hex = m.group(4)
+            # The vector's `script` carries a one-byte length prefix that `scriptlen` does not count.
+            assert int(script_hex[:2], 16) == int(m.group(3)) == len(script_hex) // 2 - 1
+            outputs.append(
+                {
+                    "owner": owner,
+                    "serial_id": int(m.group(1)),
+                    "sats": int(m.group(2)),
+                    "script": script_hex[2:],
+                }
+            )
+    witnesses = re.findall(r"witness_data: \"([0-9a-f]+)\"", block)
+    assert len(witnesses) == 2
+    return {
+        "source": source("Appendix G: Dual Funded Transaction Test Vectors", commit),
+        "notes": (
+            "Input privkeys are decoded from WIF. Output scripts drop the one-byte length prefix "
+            "the vector's `script` fields carry. The spec computes contributor_weight = 395 but then "
+            "uses 398; both fees (155 and 100 sat) are the weights times the feerate rounded UP "
+            "(609 and 395 wu)."
+        ),
+        "locktime": int(one(r"Locktime: (\d+)")),
+        "feerate_per_kw": int(one(r"Feerate: (\d+) sat/kiloweight")),
+        "opener_funding_satoshis": sats(r"Opener's `funding_satoshi`: ([\d ]+) sat"),
+        "accepter_funding_satoshis": sats(r"Accepter's `funding_satoshi`: ([\d ]+) sat"),
+        "parent_tx": parent_tx,
+        "inputs": inputs,
+        "outputs": outputs,
+        "funding_pubkey1": one(r"pubkey1: ([0-9a-f]+)"),
+        "funding_pubkey2": one(r"pubkey2: ([0-9a-f]+)"),
+        "funding_witness_script": one(r"\nscript: (52[0-9a-f]+ae)\n"),
+        "initiator_weight": int(one(r"initiator_weight = (\d+)\n")),
+        "initiator_fees_sat": int(one(r"initiator_fees = (\d+) sats")),
+        "contributor_weight": int(one(r"contributor_weight = (\d+)\n")),
+        "contributor_fees_sat": int(one(r"contributor_fees = (\d+) sats")),
+        "unsigned_tx": one(r"### Unsigned Funding Transaction:\s+```\s+([0-9a-f]+)"),
+        "txid": one(r'txid: "([0-9a-f]+)"'),
+        "opener_witness": witnesses[0],
+        "accepter_witness": witnesses[1],
+        "signed_tx": one(r"#### Signed Funding Transaction:.*?```\s+([0-9a-f]+)", re.S),
+    }
+
+
 def main() -> None:
     spec_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/work/shared/specs/bolts")
     text = (spec_dir / SPEC_FILE).read_text(encoding="utf-8")
@@ -334,6 +433,7 @@ def main() -> None:
         "shachain-storage.json": storage,
         "key-derivation.json": key_derivation(text, commit.group(0)),
         "fee-example.json": fee_example(text, commit.group(0)),
+        "dual-funded.json": dual_funded(text, commit.group(0)),
     }
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     for name, data in outputs.items():
