@@ -25,8 +25,9 @@ holder. To build the peer's commitment, swap roles: holder = peer, to_local = pe
 as seen by the peer, `to_self_delay` = the delay we imposed on the peer, dust limit = peer's.
 
 Modules: types (values), scripts (witness scripts), fees (weights, fees, trimming), commitment, htlc_tx,
-signing, funding (funding output, simple funding tx), closing (legacy and option_simple_close), spends
-(BOLT 5: every output of commitment and HTLC transactions, including penalties and anchors).
+signing, funding (funding output, simple funding tx), interactive (v2 dual-funded tx: serial_id order,
+per-side weight and fee), closing (legacy and option_simple_close), spends (BOLT 5: every output of
+commitment and HTLC transactions, including penalties and anchors).
 """
 
 from reference_node.transactions.commitment import (
