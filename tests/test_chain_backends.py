@@ -21,14 +21,6 @@ FEE_SAT = 1_000
 EVENT_TIMEOUT_S = 30
 
 
-def _invalidate(backend: ChainBackend, block_hash: str) -> None:
-    if isinstance(backend, EmbeddedChain):
-        backend.invalidate_block(block_hash)
-    else:
-        assert isinstance(backend, BitcoindChain)
-        backend.client.call("invalidateblock", block_hash)
-
-
 @pytest.fixture(
     params=[
         "embedded",
@@ -152,7 +144,7 @@ def test_disconnect_subscription_sees_an_invalidated_tip(backend: ChainBackend, 
     gone, arrived, on_disconnect = _event_collector()
     backend.subscribe_disconnects(on_disconnect)
     tip = backend.tip()
-    _invalidate(backend, tip)
+    backend.invalidate_block(tip)
     assert arrived.wait(EVENT_TIMEOUT_S)
     assert [e.block_hash for e in gone if isinstance(e, BlockEvent)] == [tip]
 

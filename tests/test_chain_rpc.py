@@ -201,6 +201,16 @@ def test_resending_a_confirmed_transaction_is_already_in_chain(node: ChainProces
         proxy.sendrawtransaction(tx)
 
 
+def test_fee_above_maxfeerate_is_refused(node: ChainProcess, key: TestKey) -> None:
+    coin = fund(node, key, 300_000)
+    raw = key.spend([coin], [SpendOutput(key.script_pubkey, coin[1] - 50_000)])  # ~450 sat/vB
+    with pytest.raises(bitcoin.rpc.VerifyError) as info:
+        raw_proxy_for(node).sendrawtransaction(raw.hex(), "0.001")
+    assert info.value.error["message"].startswith("Fee exceeds maximum")
+    assert raw_proxy_for(node).sendrawtransaction(raw.hex(), 0) in raw_proxy_for(node).getrawmempool()
+    raw_proxy_for(node).generatetoaddress(1, key.address)
+
+
 def test_unknown_transaction_lookup_is_an_index_error(node: ChainProcess) -> None:
     with pytest.raises(IndexError):
         proxy_for(node).getrawtransaction(lx("11" * 32))

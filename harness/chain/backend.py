@@ -117,6 +117,16 @@ class ChainBackend(Protocol):
 
     def estimate_fee(self, target_blocks: int) -> FeeEstimate: ...
 
+    def invalidate_block(self, block_hash: str) -> None:
+        """bitcoind's invalidateblock: the tip goes back to the block's parent, its txs to the mempool."""
+        ...
+
+    def reorg(
+        self, depth: int, new_blocks: int | None = None, address: str | bytes | None = None
+    ) -> list[str]:
+        """Replace the last `depth` blocks by `new_blocks` (default depth + 1) new ones."""
+        ...
+
     def wait_for_height(self, height: int, timeout: float) -> None:
         """Return once the tip is at least `height`; raise ChainTimeout after `timeout` seconds."""
         ...

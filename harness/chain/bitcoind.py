@@ -157,6 +157,18 @@ class BitcoindChain:
         rate, target = self.fee_schedule.feerate_sat_per_kvb(target_blocks)
         return FeeEstimate(rate, target)
 
+    # ----- reorgs
+    def invalidate_block(self, block_hash: str) -> None:
+        self.client.call("invalidateblock", block_hash)
+
+    def reorg(
+        self, depth: int, new_blocks: int | None = None, address: str | bytes | None = None
+    ) -> list[str]:
+        """Replace the last `depth` blocks with `new_blocks` (default depth + 1) new ones."""
+        height = self.height()
+        self.invalidate_block(str(self.client.call("getblockhash", height - depth + 1)))
+        return self.mine(depth + 1 if new_blocks is None else new_blocks, address)
+
     # ----- waiting
     def wait_for_height(self, height: int, timeout: float) -> None:
         # waitforblockheight blocks in bitcoind until the height or the timeout (milliseconds).

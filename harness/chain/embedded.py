@@ -36,6 +36,7 @@ from harness.chain.backend import (
 )
 from harness.chain.blocks import COINBASE_RESERVED_WEIGHT, MAX_BLOCK_WEIGHT, build_block
 from harness.chain.errors import (
+    RPC_VERIFY_ERROR,
     BlockRejected,
     ChainTimeout,
     InsufficientFunds,
@@ -274,14 +275,16 @@ class EmbeddedChain:
         return NextBlock(height + 1, self._index.median_time_past(height), self._index.median_time_past)
 
     # ----- mempool
-    def send_raw(self, tx: bytes | str) -> str:
+    def send_raw(self, tx: bytes | str, max_feerate_sat_per_kvb: int | None = None) -> str:
+        """Submit to the mempool; with max_feerate_sat_per_kvb, refuse a fee rate above it (bitcoind's
+        sendrawtransaction maxfeerate), reason "max-fee-exceeded"."""
         raw = bytes.fromhex(tx) if isinstance(tx, str) else bytes(tx)
         with self._mutating():
             parsed = decode_tx(raw)
             txid = b2lx(parsed.GetTxid())
             if txid in self._mempool:
                 return txid  # bitcoind answers a resubmission with the txid
-            self._accept(raw, parsed)
+            self._accept(raw, parsed, max_feerate_sat_per_kvb)
             return txid
 
     def test_accept(self, tx: bytes | str) -> TestAcceptResult:
@@ -317,11 +320,15 @@ class EmbeddedChain:
         # A mempool parent counts as confirmed in the next block (Core's MEMPOOL_HEIGHT for BIP 68).
         return Coin(out.nValue, bytes(out.scriptPubKey), self._index.height + 1, False)
 
-    def _accept(self, raw: bytes, tx: CTransaction) -> MempoolEntry:
+    def _accept(
+        self, raw: bytes, tx: CTransaction, max_feerate_sat_per_kvb: int | None = None
+    ) -> MempoolEntry:
         try:
             plan = self._evaluate(raw, tx)
         except PolicyViolation as exc:
             raise TxRejected(b2lx(tx.GetTxid()), exc.reason, exc.rpc_code) from exc
+        if max_feerate_sat_per_kvb and plan.entry.fee_sat * 1000 > max_feerate_sat_per_kvb * plan.entry.vsize:
+            raise TxRejected(plan.entry.txid, "max-fee-exceeded", RPC_VERIFY_ERROR)
         for old in plan.replaced:
             self._mempool.remove_with_descendants(old.txid)
         self._mempool.add(plan.entry)

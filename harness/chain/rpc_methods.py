@@ -118,6 +118,9 @@ class ChainRpc:
         try:
             return handler(*bound.args, **bound.kwargs)
         except TxRejected as exc:
+            if exc.reason == "max-fee-exceeded":
+                message = "Fee exceeds maximum configured by user (e.g. -maxtxfee, maxfeerate)"
+                raise RpcMethodError(RPC_VERIFY_ERROR, message) from exc
             if exc.reason == "txn-already-known":
                 raise RpcMethodError(
                     RPC_VERIFY_ALREADY_IN_CHAIN, "Transaction outputs already in utxo set"
@@ -244,19 +247,7 @@ class ChainRpc:
     ) -> str:
         raw = _hex(hexstring)
         max_sat_per_kvb = _sat(maxfeerate)
-        check = self.chain.test_accept(raw)
-        too_high = (
-            check.allowed
-            and max_sat_per_kvb > 0
-            and check.fee_sat is not None
-            and check.vsize is not None
-            and check.fee_sat * 1000 > max_sat_per_kvb * check.vsize
-        )
-        if too_high:
-            raise RpcMethodError(
-                RPC_VERIFY_ERROR, "Fee exceeds maximum configured by user (e.g. -maxtxfee, maxfeerate)"
-            )
-        return self.chain.send_raw(raw)
+        return self.chain.send_raw(raw, max_sat_per_kvb)
 
     def rpc_testmempoolaccept(
         self, rawtxs: object, maxfeerate: object = DEFAULT_MAX_FEERATE_BTC_PER_KVB
