@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from coincurve import PublicKey
 
 from reference_node.channel import errors as e
@@ -39,6 +41,13 @@ def is_valid_point(data: bytes) -> bool:
     except ValueError:
         return False
     return True
+
+
+def default_alias(channel_id: bytes) -> int:
+    """An alias "not related to the real `short_channel_id`" when the node did not choose one: derived from
+    the channel_id (so it is stable across restarts and, being 64 random-looking bits, unique in practice);
+    a node that tracks aliases across peers passes its own `local_alias` instead."""
+    return int.from_bytes(hashlib.sha256(b"scid alias" + channel_id).digest()[:8], "big")
 
 
 def derive_channel_id(funding_txid: bytes, funding_output_index: int) -> bytes:
@@ -377,9 +386,22 @@ class EstablishMixin(ChannelCore):
     def _channel_ready_message(self) -> ChannelReady:
         d = self.data
         assert d.channel_id is not None
-        # "if `option_scid_alias` was negotiated: MUST set `short_channel_id` `alias`"; we also set it for
-        # unannounced channels when the node gave us one.
+        # "if `option_scid_alias` was negotiated: MUST set `short_channel_id` `alias`"; we set one for every
+        # unannounced channel too, so it can be routed before (and without revealing) its real scid.
+        if d.local_alias is None and (
+            d.channel_type.scid_alias or not d.channel_flags & ANNOUNCE_CHANNEL_BIT
+        ):
+            d.local_alias = default_alias(d.channel_id)
         return ChannelReady(d.channel_id, self.signer.per_commitment_point(1), d.local_alias)
+
+    def recognizes_short_channel_id(self, short_channel_id: int) -> bool:
+        """Is an incoming HTLC addressed to this channel? "MUST always recognize the `alias`"; the real
+        scid only when the channel type lacks `option_scid_alias` ("MUST NOT allow incoming HTLCs to this
+        channel using the real `short_channel_id`")."""
+        d = self.data
+        if d.local_alias is not None and short_channel_id == d.local_alias:
+            return True
+        return not d.channel_type.scid_alias and short_channel_id == d.short_channel_id
 
     def _on_channel_ready(self, msg: ChannelReady) -> None:
         d = self.data
