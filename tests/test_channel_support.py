@@ -104,6 +104,8 @@ class ChannelPair:
         minimum_depth: int = 3,
         auto_open: bool = True,
         over_wire: bool = True,
+        channel_type: ChannelType | None = None,
+        announce_channel: bool = False,
     ) -> None:
         self.over_wire = over_wire
         self.policy = policy or Policy(chain_hashes=frozenset({REGTEST_CHAIN_HASH}))
@@ -128,8 +130,8 @@ class ChannelPair:
             push_msat=push_msat,
             feerate_per_kw=feerate_per_kw,
             local_params=opener_params or default_params(),
-            channel_type=ChannelType(anchors=anchors),
-            announce_channel=False,
+            channel_type=channel_type or ChannelType(anchors=anchors),
+            announce_channel=announce_channel,
             features=self.features,
             shutdown_scriptpubkey=P2WPKH_A,
         )
