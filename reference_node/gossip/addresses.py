@@ -23,6 +23,7 @@ class AddressType(enum.IntEnum):
     DNS_HOSTNAME = 5
 
 
+# Length of the data after the type byte (address + 2-byte port).
 _FIXED_LENGTH = {AddressType.IPV4: 6, AddressType.IPV6: 18, AddressType.TOR_V2: 12, AddressType.TOR_V3: 37}
 _TOR_V3_VERSION = 3
 
@@ -96,7 +97,7 @@ def encode_addresses(descriptors: tuple[AddressDescriptor, ...]) -> bytes:
         if not 0 <= descriptor.port < 1 << 16:
             raise OriginError(f"port {descriptor.port} out of range")
         expected = _FIXED_LENGTH.get(descriptor.type)
-        if expected is not None and len(descriptor.address) + 3 != expected:
+        if expected is not None and len(descriptor.address) + 2 != expected:
             raise OriginError(f"{descriptor.type.name} address of {len(descriptor.address)} bytes")
         if descriptor.type == AddressType.DNS_HOSTNAME and not (
             descriptor.address.isascii() and 0 < len(descriptor.address) < 256
@@ -144,7 +145,7 @@ def parse_addresses(data: bytes) -> ParsedAddresses:
             length = 1 + data[offset + 1] + 2
             body_start = offset + 2
         else:
-            length = _FIXED_LENGTH[address_type] - 1
+            length = _FIXED_LENGTH[address_type]
             body_start = offset + 1
         end = offset + 1 + length
         if end > len(data):

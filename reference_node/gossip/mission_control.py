@@ -1,0 +1,120 @@
+"""What past payment attempts taught us: a penalty store consulted by pathfinding (like lnd's mission
+control). Pure: `now` (seconds) is a parameter.
+
+- A temporary channel failure excludes that directed channel for amounts >= the failed amount until it
+  expires (`retry_after_seconds`); a permanent one excludes it for every amount.
+- A node failure excludes routing through the node (temporary or permanent likewise).
+- `learn_from_failure` maps a BOLT 4 failure code from a given hop of a route to the right one of these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reference_node.gossip.route import Route
+from reference_node.onion.failure_messages import FailureCode, FailureFlag
+from reference_node.wire import ShortChannelId
+
+DEFAULT_RETRY_AFTER_SECONDS = 3600
+_FOREVER = None
+
+
+@dataclass(frozen=True)
+class ChannelPenalty:
+    """Directed channel `short_channel_id` from `from_node_id` failed for `min_failed_amount_msat`."""
+
+    min_failed_amount_msat: int
+    until: int | None  # None: permanent
+
+
+@dataclass(frozen=True)
+class NodePenalty:
+    until: int | None
+
+
+def _active(until: int | None, now: int) -> bool:
+    return until is None or now < until
+
+
+class MissionControl:
+    def __init__(self, *, retry_after_seconds: int = DEFAULT_RETRY_AFTER_SECONDS) -> None:
+        self.retry_after_seconds = retry_after_seconds
+        self._channels: dict[tuple[ShortChannelId, bytes], ChannelPenalty] = {}
+        self._nodes: dict[bytes, NodePenalty] = {}
+
+    def report_channel_failure(
+        self,
+        short_channel_id: ShortChannelId,
+        from_node_id: bytes,
+        amount_msat: int,
+        *,
+        now: int,
+        permanent: bool = False,
+    ) -> None:
+        key = (short_channel_id, from_node_id)
+        previous = self._channels.get(key)
+        amount = 0 if permanent else amount_msat
+        if previous is not None and _active(previous.until, now):
+            amount = min(amount, previous.min_failed_amount_msat)
+        until = (
+            _FOREVER
+            if permanent or (previous is not None and previous.until is None)
+            else now + self.retry_after_seconds
+        )
+        self._channels[key] = ChannelPenalty(amount, until)
+
+    def report_node_failure(self, node_id: bytes, *, now: int, permanent: bool = False) -> None:
+        self._nodes[node_id] = NodePenalty(_FOREVER if permanent else now + self.retry_after_seconds)
+
+    def report_success(self, short_channel_id: ShortChannelId, from_node_id: bytes, amount_msat: int) -> None:
+        """A successful amount clears a temporary penalty for amounts up to it."""
+        key = (short_channel_id, from_node_id)
+        penalty = self._channels.get(key)
+        if (
+            penalty is not None
+            and penalty.until is not None
+            and penalty.min_failed_amount_msat <= amount_msat
+        ):
+            del self._channels[key]
+
+    def channel_allowed(
+        self, short_channel_id: ShortChannelId, from_node_id: bytes, amount_msat: int, now: int
+    ) -> bool:
+        penalty = self._channels.get((short_channel_id, from_node_id))
+        if penalty is None or not _active(penalty.until, now):
+            return True
+        return amount_msat < penalty.min_failed_amount_msat
+
+    def node_allowed(self, node_id: bytes, now: int) -> bool:
+        penalty = self._nodes.get(node_id)
+        return penalty is None or not _active(penalty.until, now)
+
+    def learn_from_failure(self, route: Route, erring_index: int, failure_code: int, *, now: int) -> None:
+        """A failure returned by hop `erring_index` of `route` (0 = the first node after us; the index the
+        origin's onion decoding attributes it to). What is blamed (BOLT 4 failure flags):
+
+        - NODE failures: the erring node itself;
+        - BADONION (the erring node could not parse the onion it forwarded to): the channel to the next node;
+        - UPDATE and channel failures from a forwarding node: its outgoing channel (permanent if PERM);
+        - failures from the final node (e.g. incorrect_or_unknown_payment_details, mpp_timeout): nothing in
+          the graph: the payment, not the route, failed.
+        """
+        nodes = route.node_ids()
+        erring_node = nodes[erring_index + 1]
+        is_final = erring_index == len(route.hops) - 1
+        permanent = bool(failure_code & FailureFlag.PERM)
+        if failure_code & FailureFlag.NODE:
+            self.report_node_failure(erring_node, now=now, permanent=permanent)
+            return
+        if is_final:
+            return
+        outgoing_hop = route.hops[erring_index + 1]
+        if failure_code == FailureCode.mpp_timeout:
+            return
+        self.report_channel_failure(
+            outgoing_hop.short_channel_id,
+            erring_node,
+            outgoing_hop.htlc_amount_msat,
+            now=now,
+            permanent=permanent and not failure_code & FailureFlag.BADONION,
+        )
