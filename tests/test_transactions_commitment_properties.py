@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from reference_node.bitcoin.encoding import compact_size
 from reference_node.bitcoin.hashes import sha256
+from reference_node.bitcoin.script import push_int
+from reference_node.bitcoin.sighash import SighashType
 from reference_node.bitcoin.tx import OutPoint
 from reference_node.keys.channel_keys import ChannelKeys, CommitmentKeys
 from reference_node.transactions.commitment import (
@@ -22,10 +24,18 @@ from reference_node.transactions.commitment import (
 from reference_node.transactions.fees import (
     ANCHOR_OUTPUT_SAT,
     HTLC_SUCCESS_WEIGHT,
+    HTLC_SUCCESS_WEIGHT_ANCHORS,
     HTLC_TIMEOUT_WEIGHT,
+    HTLC_TIMEOUT_WEIGHT_ANCHORS,
     commitment_expected_weight,
 )
-from reference_node.transactions.signing import finalize_commitment, sign_commitment
+from reference_node.transactions.signing import (
+    finalize_commitment,
+    finalize_htlc_tx,
+    remote_htlc_sighash_type,
+    sign_commitment,
+    sign_htlc_tx,
+)
 from reference_node.transactions.types import (
     ChannelParams,
     ChannelType,
@@ -33,6 +43,7 @@ from reference_node.transactions.types import (
     CommitmentTx,
     Htlc,
     HtlcDirection,
+    HtlcTxKind,
     OutputKind,
     TransactionBuildError,
 )
@@ -67,7 +78,7 @@ def states(draw: st.DrawFn) -> State:
             if amount_msat > remaining_msat:
                 break
             remaining_msat -= amount_msat
-            cltv = draw(st.integers(min_value=500, max_value=505))
+            cltv = draw(st.one_of(st.integers(min_value=500, max_value=505), st.integers(1, 499_999_999)))
             htlcs.append(Htlc(htlc_id, direction, amount_msat, draw(st.sampled_from(hashes)), cltv))
     to_local_msat = draw(st.integers(min_value=0, max_value=remaining_msat))
     holder_is_opener = draw(st.booleans())
@@ -267,3 +278,26 @@ def test_htlc_txs_pay_the_htlc_amount_minus_the_spec_fee(state: State) -> None:
         assert htlc_tx.tx.outputs[0].amount_sat == htlc_tx.htlc.amount_msat // 1000 - fee
         assert htlc_tx.tx.locktime == (htlc_tx.htlc.cltv_expiry if offered else 0)
         assert htlc_tx.tx.inputs[0].sequence == (1 if anchors else 0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(states())
+def test_htlc_tx_real_weight_matches_the_expected_weight(state: State) -> None:
+    commitment = build(state)
+    channel_type = state.params.channel_type
+    anchors = channel_type is ChannelType.ANCHORS
+    for htlc_tx in commitment.htlc_txs:
+        remote_sig = sign_htlc_tx(htlc_tx, BOB.htlc_privkey(POINT), remote_htlc_sighash_type(channel_type))
+        local_sig = sign_htlc_tx(htlc_tx, ALICE.htlc_privkey(POINT), SighashType.ALL)
+        preimage = bytes(32) if htlc_tx.kind is HtlcTxKind.SUCCESS else None
+        signed = finalize_htlc_tx(htlc_tx, remote_sig, local_sig, channel_type, preimage)
+        # BOLT 3 Appendix A: 73-byte signatures; HTLC-success is "really 702 (705)" but 703 (706) is used,
+        # and its received-HTLC script counts OP_DATA + 4 bytes for the cltv_expiry push.
+        shortfall = sum(EXPECTED_SIGNATURE_BYTES - (len(sig) + 1) for sig in (remote_sig, local_sig))
+        if htlc_tx.kind is HtlcTxKind.TIMEOUT:
+            expected = HTLC_TIMEOUT_WEIGHT_ANCHORS if anchors else HTLC_TIMEOUT_WEIGHT
+            assert expected - signed.weight == shortfall
+        else:
+            expected = HTLC_SUCCESS_WEIGHT_ANCHORS if anchors else HTLC_SUCCESS_WEIGHT
+            cltv_push_bytes = len(push_int(htlc_tx.htlc.cltv_expiry))
+            assert expected - signed.weight == shortfall + 1 + (1 + 4 - cltv_push_bytes)
