@@ -6,6 +6,7 @@ import pytest
 
 from reference_node.bitcoin.tx import Tx
 from reference_node.channel import (
+    BroadcastTx,
     ChannelOpened,
     ChannelState,
     HtlcFulfilled,
@@ -13,6 +14,7 @@ from reference_node.channel import (
     PeerFeatures,
     Side,
 )
+from reference_node.channel.messages import Error
 from tests.kernel_check import kernel_accepts
 from tests.test_channel_support import P2WPKH_B, ChannelPair, preimage_of
 
@@ -127,3 +129,22 @@ def test_payments_both_ways_update_fee_and_mutual_close(anchors: bool, simple_cl
     for side in (pair.a, pair.b):
         pair.apply(side, side.channel.closing_confirmed(txid))
         assert side.channel.state is ChannelState.CLOSED
+
+
+@pytest.mark.parametrize("anchors", [False, True], ids=["static_remotekey", "anchors"])
+def test_failing_the_channel_broadcasts_a_valid_latest_commitment(anchors: bool) -> None:
+    pair = ChannelPair(anchors=anchors, push_msat=100_000_000)
+    for n, amount_msat in enumerate([30_000_000, 200_000, 12_000_000]):
+        pair.add(pair.a, amount_msat, n)
+    pair.commit(pair.a)
+    pair.pump()
+    actions = pair.b.channel.handle(Error(pair.b.channel.channel_id, b"test"))
+    broadcasts = [a for a in actions if isinstance(a, BroadcastTx)]
+    assert len(broadcasts) == 1
+    tx = Tx.parse(broadcasts[0].tx)
+    assert pair.funding_tx is not None
+    funding_output = pair.funding_tx.outputs[0]
+    assert tx.inputs[0].prevout.txid == pair.funding_tx.txid()
+    assert kernel_accepts(funding_output.script_pubkey, funding_output.amount_sat, tx)
+    # two non-dust HTLC outputs, to_local, to_remote (+ two anchors)
+    assert len(tx.outputs) == (6 if anchors else 4)
