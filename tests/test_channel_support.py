@@ -37,6 +37,11 @@ from reference_node.channel.messages import (
     FundingSigned,
     RevokeAndAck,
     Shutdown,
+    UpdateAddHtlc,
+    UpdateFailHtlc,
+    UpdateFailMalformedHtlc,
+    UpdateFee,
+    UpdateFulfillHtlc,
 )
 from reference_node.channel.wire_adapter import from_wire, to_wire
 from reference_node.wire import decode_message, encode_message
@@ -49,6 +54,11 @@ P2WPKH_B = bytes.fromhex("0014") + bytes(range(20, 40))
 
 # messages that reveal a secret, hand over a signature or commit us to a state
 MUST_PERSIST_BEFORE = (
+    UpdateAddHtlc,
+    UpdateFulfillHtlc,
+    UpdateFailHtlc,
+    UpdateFailMalformedHtlc,
+    UpdateFee,
     CommitmentSigned,
     RevokeAndAck,
     FundingSigned,

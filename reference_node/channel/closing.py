@@ -108,7 +108,6 @@ class ClosingMixin(ReestablishMixin):
             and d.closing.shutdown_received
             and not ledger.updates
             and not ledger.remote_pending
-            and d.channel_ready_sent
         ):
             self._transition(ChannelState.NEGOTIATING_CLOSING, "no HTLC left after shutdown")
             self._persist()
@@ -206,7 +205,7 @@ class ClosingMixin(ReestablishMixin):
         spec = self._verified_closing_variant(msg)
         for output in spec.outputs:
             if output.amount_sat < dust_threshold_sat(output.scriptpubkey):
-                raise e.ClosingFeeOutOfRange(
+                raise e.ClosingOutputBelowDust(
                     f"closing output of {output.amount_sat} sat is below the dust limit"
                 )
         previous_received = c.last_received_fee_satoshis

@@ -350,6 +350,13 @@ class ClosingFeeNotConverging(PeerViolation):
     )
 
 
+class ClosingOutputBelowDust(PeerViolation):
+    REQUIREMENT = (
+        "if one of the outputs in the closing transaction is below the dust limit for its `scriptpubkey`: "
+        "MUST fail the channel"
+    )
+
+
 class ClosingFeeTooHigh(PeerViolation):
     REQUIREMENT = "If `fee_satoshis` is greater than the closer's outstanding balance"
 

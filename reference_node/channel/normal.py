@@ -130,6 +130,8 @@ class NormalMixin(EstablishMixin):
         if self._dust_exposure_exceeded([(Side.REMOTE, remote_view), (Side.LOCAL, local_view)]):
             raise e.CommandRejected("HTLC would exceed max_dust_htlc_exposure_msat")
         self.ledger.append(update)
+        # our own update is remembered before it leaves (its HTLC id, preimage or feerate)
+        self._persist()
         self._send(
             UpdateAddHtlc(
                 self.channel_id,
@@ -185,10 +187,14 @@ class NormalMixin(EstablishMixin):
         if add is not None and hashlib.sha256(payment_preimage).digest() != add.payment_hash:
             raise e.CommandRejected(f"preimage does not match HTLC {htlc_id}")
         self._remove_htlc(UpdateKind.FULFILL, htlc_id, payment_preimage=payment_preimage)
+        # our own update is remembered before it leaves (its HTLC id, preimage or feerate)
+        self._persist()
         self._send(UpdateFulfillHtlc(self.channel_id, htlc_id, payment_preimage))
 
     def _fail_htlc(self, htlc_id: int, reason: bytes) -> None:
         self._remove_htlc(UpdateKind.FAIL, htlc_id, reason=reason)
+        # our own update is remembered before it leaves (its HTLC id, preimage or feerate)
+        self._persist()
         self._send(UpdateFailHtlc(self.channel_id, htlc_id, reason))
 
     def _fail_malformed_htlc(self, htlc_id: int, sha256_of_onion: bytes, failure_code: int) -> None:
@@ -197,6 +203,8 @@ class NormalMixin(EstablishMixin):
         self._remove_htlc(
             UpdateKind.FAIL_MALFORMED, htlc_id, sha256_of_onion=sha256_of_onion, failure_code=failure_code
         )
+        # our own update is remembered before it leaves (its HTLC id, preimage or feerate)
+        self._persist()
         self._send(UpdateFailMalformedHtlc(self.channel_id, htlc_id, sha256_of_onion, failure_code))
 
     def _update_fee(self, feerate_per_kw: int) -> None:
@@ -213,6 +221,8 @@ class NormalMixin(EstablishMixin):
             if self.balance_after_fees_msat(holder, view, Side.LOCAL) < 0:
                 raise e.CommandRejected(f"cannot afford feerate_per_kw {feerate_per_kw}")
         self.ledger.append(update)
+        # our own update is remembered before it leaves (its HTLC id, preimage or feerate)
+        self._persist()
         self._send(UpdateFee(self.channel_id, feerate_per_kw))
 
     def _commit(self) -> None:
