@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.chain.backend import ChainBackend
 from harness.drivers.base import DriverError, NodeAddress, NodeDriver, UnsupportedOperation
 from harness.drivers.peer import ExpectationFailed, PeerSession
 from harness.drivers.registry import SCRIPTED, NodeSetup, create_driver, create_peer
@@ -28,6 +29,17 @@ _START_TIMEOUT_S = 30.0
 _STOP_TIMEOUT_S = 10.0
 # secp256k1 group order: a derived private key must be below it (BOLT 8 static keys).
 _CURVE_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def open_chain(kind: str, data_dir: Path, seed: int) -> ChainBackend:
+    """The scenario's chain: an EmbeddedChain of its own (so xdist workers never share one)."""
+    if kind != "embedded":
+        raise UnsupportedOperation(
+            f"chain {kind}", "scenario runs", "only the embedded chain is wired in so far"
+        )
+    from harness.chain import EmbeddedChain  # the kernel loads only for scenarios that use a chain
+
+    return EmbeddedChain(data_dir, seed=seed.to_bytes(8, "big"))
 
 
 class HarnessError(RuntimeError):
@@ -72,6 +84,7 @@ class _Context:
     drivers: dict[str, NodeDriver] = field(default_factory=dict)
     txids: list[str] = field(default_factory=list)
     values: dict[str, object] = field(default_factory=dict)
+    opened_chain: ChainBackend | None = None
 
     @property
     def default_timeout_s(self) -> float:
@@ -94,6 +107,12 @@ class _Context:
 
     def address(self, name: str) -> NodeAddress:
         return self.driver(name).address
+
+    @property
+    def chain(self) -> ChainBackend:
+        if self.opened_chain is None:
+            self.opened_chain = open_chain(self.settings.chain, self.workdir / "chain", self.scenario_seed)
+        return self.opened_chain
 
     def record_txid(self, txid: str) -> None:
         self.txids.append(txid)
@@ -141,6 +160,8 @@ class _Context:
                 await asyncio.wait_for(driver.stop(), _STOP_TIMEOUT_S)
             except (DriverError, OSError, TimeoutError) as exc:
                 problems.append(f"stopping {name}: {type(exc).__name__}: {exc}")
+        if self.opened_chain is not None:
+            self.opened_chain.close()
         return problems
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol
 
 if TYPE_CHECKING:
+    from harness.chain import ChainBackend
     from harness.drivers.base import NodeAddress, NodeDriver
     from harness.drivers.peer import PeerSession
 
@@ -87,6 +88,11 @@ class StepContext(Protocol):
     def driver(self, name: str) -> NodeDriver: ...
 
     def address(self, name: str) -> NodeAddress: ...
+
+    @property
+    def chain(self) -> ChainBackend:
+        """The scenario's regtest chain (--chain), started on first use and closed at the end."""
+        ...
 
     def record_txid(self, txid: str) -> None: ...
 
