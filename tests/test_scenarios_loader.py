@@ -192,3 +192,12 @@ def test_every_registered_step_is_documented_in_the_suites_readme() -> None:
 
     readme = (suites_dir() / "README.md").read_text()
     assert [name for name in step_names() if f"`{name}`" not in readme] == []
+
+
+def test_unknown_option_of_a_scripted_node_is_rejected(tmp_path: Path) -> None:
+    option = "implementation: scripted\n    options: {featurez: '02'}"
+    text = VALID.replace("implementation: scripted", option)
+    error = load_error(tmp_path, text)
+    assert error.line == 6
+    assert "unknown field 'featurez' in options of node 'peer' (scripted)" in error.detail
+    assert "did you mean 'features'?" in error.detail

@@ -30,6 +30,12 @@ _TOP_FIELDS = {"name": True, "description": True, "nodes": True, "requirements":
 _TOP_OPTIONAL = {"tags", "timeout_s"}
 _NODE_FIELDS = {"implementation", "options"}
 _STEP_META = {"evidences", "note"}
+# Options each implementation understands (see harness/drivers/reference.py); others pass through to
+# their driver unchecked, since the target behind ${target} is only known at run time.
+NODE_OPTIONS: dict[str, frozenset[str]] = {
+    "scripted": frozenset({"features", "globalfeatures", "networks"}),
+    "reference": frozenset({"features"}),
+}
 DEFAULT_SCENARIO_TIMEOUT_S = 60.0
 
 
@@ -137,6 +143,9 @@ class _Loader:
             options = spec.get("options", {})
             if not isinstance(options, dict):
                 raise self.fail(spec.value_lines["options"], f"node {node_name!r}: options must be a mapping")
+            known = NODE_OPTIONS.get(implementation)
+            if known is not None and isinstance(options, LineDict):
+                self.check_fields(options, known, (), f"options of node {node_name!r} ({implementation})")
             self.nodes[node_name] = NodeSpec(node_name, implementation, _plain(options), line)
 
     def requirement_id(self, value: Any, line: int) -> str:
