@@ -19,8 +19,8 @@ from reference_node.channel.messages import (
     Shutdown,
     Warning,
 )
-from reference_node.channel.params import ChannelType
-from tests.test_channel_support import P2WPKH_A, P2WPKH_B, ChannelPair, preimage_of
+from reference_node.channel.params import ChannelType, Policy
+from tests.test_channel_support import P2WPKH_A, P2WPKH_B, REGTEST_CHAIN_HASH, ChannelPair, preimage_of
 
 P2TR = bytes([0x51, 32]) + bytes(32)
 OP_RETURN_SCRIPT = bytes([0x6A, 6]) + b"closed"
@@ -293,3 +293,38 @@ def test_anchors_channel_closes_the_same_way() -> None:
     shut_down(pair)
     pair.pump()
     assert isinstance(pair, ChannelPair) and pair.b.channel.state is ChannelState.CLOSING_BROADCAST
+
+
+def test_simple_close_can_be_repeated_with_a_higher_fee() -> None:
+    pair, from_a, from_b = simple_pair()
+    pair.b.inbox.appendleft(from_a)
+    pair.a.inbox.appendleft(from_b)
+    pair.pump()
+    first = {b.tx for b in pair.a.broadcasts if b.description == "mutual closing transaction (we pay)"}
+    pair.apply(pair.a, pair.a.channel.send_closing_complete(from_a.fee_satoshis + 500))
+    pair.pump()
+    ours = [b.tx for b in pair.a.broadcasts if b.description == "mutual closing transaction (we pay)"]
+    assert len(ours) == 2 and ours[-1] not in first
+    assert pair.a.channel.state is ChannelState.CLOSING_BROADCAST
+
+
+def test_a_second_closing_complete_must_wait_for_closing_sig() -> None:
+    pair, _, _ = simple_pair()
+    with pytest.raises(e.CommandRejected):
+        pair.a.channel.send_closing_complete(2_000)
+
+
+def test_shutdown_reply_waits_until_our_updates_are_signed() -> None:
+    pair = ChannelPair(policy=Policy(chain_hashes=frozenset({REGTEST_CHAIN_HASH}), auto_commit=False))
+    htlc_id = pair.add(pair.a, 10_000_000, 1)
+    pair.commit(pair.a)
+    pair.pump()
+    pair.commit(pair.b)
+    pair.pump()
+    pair.apply(pair.b, pair.b.channel.fulfill_htlc(htlc_id, preimage_of(1)))
+    pair.apply(pair.a, pair.a.channel.shutdown())
+    pair.deliver(pair.a)  # A receives the fulfil
+    pair.deliver(pair.b)  # B receives shutdown but has an unsigned fulfil: no reply yet
+    assert not any(isinstance(m, Shutdown) for m in pair.b.sent)
+    pair.commit(pair.b)
+    assert isinstance(pair.b.sent[-1], Shutdown)

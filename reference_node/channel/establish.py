@@ -109,8 +109,8 @@ class EstablishMixin(ChannelCore):
             channel_type = ChannelType.from_bytes(raw)
         except ChannelTypeError as exc:
             raise e.ChannelTypeUnsuitable(str(exc)) from exc
-        if channel_type.anchors and not self.policy.supports_anchors:
-            raise e.ChannelTypeUnsuitable("option_anchors not supported")
+        if channel_type.anchors and not (self.policy.supports_anchors and self.data.features.option_anchors):
+            raise e.ChannelTypeUnsuitable("option_anchors not supported or not negotiated")
         if channel_type.scid_alias and announce:
             # the sender "MUST NOT send `channel_type` with the `option_scid_alias` bit set" when announcing
             raise e.ChannelTypeUnsuitable("option_scid_alias with announce_channel set")

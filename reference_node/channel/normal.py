@@ -244,6 +244,8 @@ class NormalMixin(EstablishMixin):
         message = self._commitment_signed_message(ctn)
         self._persist()
         self._send(message)
+        # a `shutdown` reply may have been waiting for these updates to be signed
+        self._on_commitments_settled()
 
     def _commitment_signed_message(self, ctn: int) -> CommitmentSigned:
         sigs = self.signer.sign_commitment(self.funding_info(), self.commitment_view(Side.REMOTE, ctn))
