@@ -2,11 +2,14 @@
 
     pytest suites/ --boltcheck-target=reference --boltcheck-report=out/ -n auto
 
-Options: --boltcheck-target (reference, reference:defect=NAME, cln, lnd), --boltcheck-report DIR (write
-report.json, junit.xml, report.md, report.html there), --boltcheck-seed N (default: random, recorded),
---boltcheck-chain, --boltcheck-launcher. Under pytest-xdist each worker runs its scenarios with its own
-temp dirs and ports (nodes bind port 0); the controller passes every worker the same seed, gathers the
-results each item attaches to its report, and writes the reports once at the end.
+Options: --boltcheck-target (reference, reference:defect=NAME, cln, lnd; comma-separated for several:
+each scenario then runs once per target, and the reports show them side by side),
+--boltcheck-report DIR (write report.json, junit.xml, report.md, report.html there), --boltcheck-seed N
+(default: random, recorded), --boltcheck-chain, --boltcheck-launcher.
+
+Under pytest-xdist each worker runs its scenarios with its own temp dirs, ports (nodes bind port 0)
+and chains (one per scenario); the controller passes every worker the same seed, gathers the results
+each item attaches to its report, and writes the reports once at the end.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ _RESULT_PROPERTY = "boltcheck_result"
 
 @dataclass
 class BoltcheckState:
-    target: TargetSpec
+    targets: tuple[TargetSpec, ...]
     seed: int
     chain: str
     launcher: str
@@ -70,7 +73,9 @@ STATE_KEY = pytest.StashKey[BoltcheckState]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("boltcheck", "boltcheck scenarios (suites/*.yaml)")
-    group.addoption("--boltcheck-target", default="reference", help="implementation under test")
+    group.addoption(
+        "--boltcheck-target", default="reference", help="implementation(s) under test, comma-separated"
+    )
     group.addoption(
         "--boltcheck-report", default=None, type=Path, help="write the four reports to this folder"
     )
@@ -87,7 +92,7 @@ def _worker_input(config: pytest.Config) -> dict[str, Any] | None:
 
 def pytest_configure(config: pytest.Config) -> None:
     try:
-        target = TargetSpec.parse(config.getoption("--boltcheck-target"))
+        targets = tuple(TargetSpec.parse(t) for t in config.getoption("--boltcheck-target").split(","))
     except TargetSpecError as exc:
         raise pytest.UsageError(str(exc)) from exc
     worker_input = _worker_input(config)
@@ -99,7 +104,7 @@ def pytest_configure(config: pytest.Config) -> None:
     report_dir = config.getoption("--boltcheck-report")
     numprocesses = getattr(config.option, "numprocesses", None)
     config.stash[STATE_KEY] = BoltcheckState(
-        target=target,
+        targets=targets,
         seed=seed,
         chain=config.getoption("--boltcheck-chain"),
         launcher=config.getoption("--boltcheck-launcher"),
@@ -119,7 +124,8 @@ def pytest_configure_node(node: Any) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str:
     state = config.stash[STATE_KEY]
-    return f"boltcheck: target {state.target}, seed {state.seed}, chain {state.chain}"
+    targets = ", ".join(str(t) for t in state.targets)
+    return f"boltcheck: target {targets}, seed {state.seed}, chain {state.chain}"
 
 
 def _is_scenario_file(file_path: Path, config: pytest.Config) -> bool:
@@ -142,7 +148,9 @@ class ScenarioFile(pytest.File):
             scenario = load_scenario(self.path, state.catalog)
         except ScenarioError as exc:
             raise self.CollectError(str(exc)) from exc
-        yield ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
+        for target in state.targets:
+            name = scenario.name if len(state.targets) == 1 else f"{scenario.name}[{target}]"
+            yield ScenarioItem.from_parent(self, name=name, scenario=scenario, target=target)
 
 
 class ScenarioFailed(AssertionError):
@@ -152,16 +160,17 @@ class ScenarioFailed(AssertionError):
 
 
 class ScenarioItem(pytest.Item):
-    def __init__(self, *, scenario: Scenario, **kwargs: Any) -> None:
+    def __init__(self, *, scenario: Scenario, target: TargetSpec, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.scenario = scenario
+        self.target = target
         for tag in scenario.tags:
             self.extra_keyword_matches.add(tag)
 
     def runtest(self) -> None:
         state = self.config.stash[STATE_KEY]
         settings = RunSettings(
-            target=state.target,
+            target=self.target,
             seed=state.seed,
             workdir=state.workdir,
             chain=state.chain,
@@ -183,7 +192,7 @@ class ScenarioItem(pytest.Item):
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, 0, f"scenario {self.scenario.name} [{self.config.stash[STATE_KEY].target}]"
+        return self.path, 0, f"scenario {self.scenario.name} [{self.target}]"
 
 
 class ResultGatherer:
@@ -208,7 +217,7 @@ class ResultGatherer:
             return
         info = RunInfo(
             run_seed=state.seed,
-            targets=(str(state.target),),
+            targets=tuple(str(t) for t in state.targets),
             started_at=state.started_at,
             duration_s=time.monotonic() - state.started,
             chain=state.chain,

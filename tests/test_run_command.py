@@ -111,3 +111,14 @@ def test_targets_parse(text: str, expected: TargetSpec) -> None:
 def test_bad_targets_are_rejected(text: str) -> None:
     with pytest.raises(TargetSpecError):
         TargetSpec.parse(text)
+
+
+def test_several_targets_run_side_by_side(tmp_path: Path) -> None:
+    args = ("run", "--suite", "bolt08", "--target", "reference,lnd", "--report", "out")
+    result = boltcheck(*args, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert data["run"]["targets"] == ["reference", "lnd"]
+    assert {(s["target"], s["status"]) for s in data["scenarios"]} == {("reference", "pass"), ("lnd", "skip")}
+    reasons = {s["reason"] for s in data["scenarios"] if s["target"] == "lnd"}
+    assert reasons == {"lnd: start is not supported yet (no lnd driver is registered)"}

@@ -25,7 +25,11 @@ class SuiteNotFound(ValueError):
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("run", help="run scenario suites against a target; write the reports")
     parser.add_argument("--suite", default=None, help="suite name under suites/ or a path (default: all)")
-    parser.add_argument("--target", default="reference", help="reference | reference:defect=NAME | cln | lnd")
+    parser.add_argument(
+        "--target",
+        default="reference",
+        help="reference | reference:defect=NAME | cln | lnd (comma-separated: several)",
+    )
     parser.add_argument("--chain", default="embedded", choices=CHAINS)
     parser.add_argument("--launcher", default="process", choices=LAUNCHERS)
     parser.add_argument("--report", type=Path, default=Path("boltcheck-report"), help="report folder")
@@ -94,7 +98,8 @@ def _summary(report_dir: Path) -> str:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        TargetSpec.parse(args.target)
+        for target in args.target.split(","):
+            TargetSpec.parse(target)
         argv = pytest_arguments(args)
     except (TargetSpecError, SuiteNotFound) as exc:
         print(f"boltcheck run: {exc}", file=sys.stderr)
