@@ -3,6 +3,7 @@
 # Installs only when running as root on an apt system and only what is missing (idempotent, quiet);
 # otherwise says what to install and exits 0: the tests that need them skip with a clear reason.
 set -eu
+"$(dirname "$0")/install-electrum.sh"  # Electrum 4.3.4 for the Electrum interop tests
 
 packages="chromium chromium-driver"
 
