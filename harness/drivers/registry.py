@@ -28,6 +28,7 @@ class NodeSetup:
     workdir: Path
     defect: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    chain: Any = None  # the scenario's ChainBackend, for drivers that serve it to their node (electrum)
 
 
 DriverFactory = Callable[[NodeSetup], NodeDriver]
@@ -51,6 +52,9 @@ def _load_builtin() -> None:
 
     _DRIVERS.setdefault("reference", ReferenceDriver.from_setup)
     _PEERS.setdefault(SCRIPTED, ScriptedPeerSession.from_setup)
+    from harness.drivers import electrum
+
+    _DRIVERS.setdefault("electrum", electrum.from_setup)
 
 
 def create_driver(setup: NodeSetup) -> NodeDriver:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-KNOWN_IMPLEMENTATIONS = ("reference", "cln", "lnd")
+KNOWN_IMPLEMENTATIONS = ("reference", "cln", "lnd", "electrum")
 CHAINS = ("embedded", "bitcoind")
 LAUNCHERS = ("process", "docker")
 _TARGET = re.compile(r"^(?P<impl>[a-z][a-z0-9_]*)(?::defect=(?P<defect>[a-z0-9_][a-z0-9_-]*))?$")
