@@ -1,4 +1,5 @@
-"""BOLT 8 handshake steps: a raw TCP client sends a deliberately bad Act One and watches the reply.
+"""BOLT 8 handshake steps: a raw TCP peer sends a deliberately bad Act One (to a responder) or Act Two
+(to an initiator) and watches what the node under test does.
 
 These bypass the scripted peer's transport on purpose: it would never send a bad handshake.
 """
@@ -10,14 +11,40 @@ from dataclasses import dataclass
 
 from coincurve import PrivateKey
 
+from harness.drivers.base import DriverError, NodeAddress
 from harness.drivers.peer import ExpectationFailed
 from harness.scenarios.registry import register_step
 from harness.scenarios.step import DriverName, Step, StepContext
 
 # BOLT 8 "Act One": 1-byte version, 33-byte ephemeral public key, 16-byte MAC = 50 bytes; Act Two
-# is 50 bytes too.
+# is 50 bytes too; Act Three is 66 bytes.
 _ACT_LENGTH = 50
+_ACT_THREE_LENGTH = 66
 _MAC_LENGTH = 16
+
+
+async def _read_until_closed(reader: asyncio.StreamReader, limit: int, timeout_s: float) -> bytes:
+    """Bytes the node sends before it closes the connection (at most `limit`); ExpectationFailed if the
+    connection is still open after `timeout_s`."""
+    received = b""
+    try:
+        async with asyncio.timeout(timeout_s):
+            while len(received) < limit:
+                chunk = await reader.read(limit - len(received))
+                if not chunk:
+                    return received
+                received += chunk
+    except TimeoutError as exc:
+        raise ExpectationFailed(f"the connection is still open after {timeout_s:g}s") from exc
+    except ConnectionResetError:
+        return received
+    return received
+
+
+def _bad_act(version: int, ctx: StepContext) -> bytes:
+    ephemeral = PrivateKey(ctx.rng.randbytes(32)).public_key.format(compressed=True)
+    # An all-zero MAC never verifies (it would need a ChaCha20-Poly1305 tag collision).
+    return bytes([version]) + ephemeral + bytes(_MAC_LENGTH)
 
 
 @register_step
@@ -39,31 +66,66 @@ class SendBadActOne(Step):
 
     async def run(self, ctx: StepContext) -> str | None:
         address = ctx.address(self.to)
-        ephemeral = PrivateKey(ctx.rng.randbytes(32)).public_key.format(compressed=True)
-        # An all-zero MAC never verifies (it would need a ChaCha20-Poly1305 tag collision).
-        act_one = bytes([self.version]) + ephemeral + bytes(_MAC_LENGTH)
         reader, writer = await asyncio.open_connection(address.host, address.port)
         try:
-            writer.write(act_one)
+            writer.write(_bad_act(self.version, ctx))
             await writer.drain()
-            received = await self._read_until_closed(reader)
+            received = await _read_until_closed(reader, _ACT_LENGTH, self.timeout_s)
         finally:
             writer.close()
         if len(received) >= _ACT_LENGTH:
             raise ExpectationFailed(f"the responder answered with {len(received)} bytes (an Act Two)")
         return f"closed after {len(received)} bytes, no Act Two"
 
-    async def _read_until_closed(self, reader: asyncio.StreamReader) -> bytes:
-        received = b""
+
+@register_step
+@dataclass(frozen=True)
+class SendBadActTwo(Step):
+    """Make `initiator` connect to a raw TCP responder that answers its Act One with an Act Two it must
+    refuse: `version` other than 0, or version 0 with a MAC that cannot verify. The initiator must close
+    the connection without sending Act Three, and its connect attempt must fail."""
+
+    NAME = "send_bad_act_two"
+    SUMMARY = "answer a node's Act One with an invalid Act Two; expect no Act Three"
+    initiator: DriverName
+    version: int = 1
+    timeout_s: float = 10.0
+
+    def check_arguments(self) -> None:
+        if not 0 <= self.version <= 255:
+            raise ValueError(f"version is one byte, got {self.version}")
+
+    async def run(self, ctx: StepContext) -> str | None:
+        accepted: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+
+        async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await accepted.put((reader, writer))
+
+        server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
+        host, port = server.sockets[0].getsockname()[:2]
+        responder_id = PrivateKey(ctx.rng.randbytes(32)).public_key.format(compressed=True)
+        connecting = asyncio.ensure_future(
+            ctx.driver(self.initiator).connect(
+                NodeAddress(responder_id, str(host), int(port)), self.timeout_s
+            )
+        )
         try:
             async with asyncio.timeout(self.timeout_s):
-                while len(received) < _ACT_LENGTH:
-                    chunk = await reader.read(_ACT_LENGTH - len(received))
-                    if not chunk:
-                        return received
-                    received += chunk
+                reader, writer = await accepted.get()
+                await reader.readexactly(_ACT_LENGTH)
+            writer.write(_bad_act(self.version, ctx))
+            await writer.drain()
+            received = await _read_until_closed(reader, _ACT_THREE_LENGTH, self.timeout_s)
+            writer.close()
+            if len(received) >= _ACT_THREE_LENGTH:
+                raise ExpectationFailed("the initiator answered with an Act Three")
+            try:
+                await asyncio.wait_for(connecting, self.timeout_s)
+            except DriverError as exc:
+                return f"the initiator closed after {len(received)} bytes; its connect failed: {exc}"
+            raise ExpectationFailed("the initiator reported the connection as established")
         except TimeoutError as exc:
-            raise ExpectationFailed(f"the connection is still open after {self.timeout_s:g}s") from exc
-        except ConnectionResetError:
-            return received
-        return received
+            raise ExpectationFailed(f"the initiator sent no Act One within {self.timeout_s:g}s") from exc
+        finally:
+            connecting.cancel()
+            server.close()
