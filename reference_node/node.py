@@ -17,13 +17,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import hashlib
+import hmac
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import Any
 
+from reference_node.bitcoin.address import Network as AddressNetwork
+from reference_node.bitcoin.tx import TxOut
+from reference_node.chain_source import FEERATE_FLOOR_PER_KW, ChainSource, ChainSourceError
+from reference_node.channel import ChannelState, ChannelType
+from reference_node.faults import Controls, Faults
+from reference_node.invoice import Currency
 from reference_node.nodekey import Entropy, NodeKey
+from reference_node.payments.channels import (
+    OPENING_STATES,
+    ChannelCommandError,
+    ChannelConfig,
+    ChannelManager,
+    ChannelSlot,
+)
+from reference_node.payments.service import PaymentService
 from reference_node.peer import (
     DEFAULT_INIT_TIMEOUT_S,
     Direction,
@@ -40,8 +57,10 @@ from reference_node.peer import (
     log_warning_or_error,
     receive_pong,
 )
+from reference_node.store import Store
 from reference_node.transport import TransportError, accept, connect
 from reference_node.transport.connection import DEFAULT_HANDSHAKE_TIMEOUT_S
+from reference_node.wallet import Wallet
 from reference_node.wire import FeatureError, Init, InitTlvs, NetworksTlv
 from reference_node.wire.features import Features, check_init_features
 
@@ -137,6 +156,8 @@ class Node:
         self._changed = _ChangeSignal()
         self._disconnects: dict[bytes, list[Disconnect]] = {}
         self._connection_count = 0
+        self._active_hooks: list[Callable[[Peer], Awaitable[None]]] = []
+        self._closed_hooks: list[Callable[[bytes], None]] = []
 
     @property
     def node_id(self) -> bytes:
@@ -151,7 +172,19 @@ class Node:
     def handler_for(self, name: str) -> Handler | None:
         return self._handlers.get(name)
 
+    def add_lifecycle_hooks(
+        self, on_active: Callable[[Peer], Awaitable[None]], on_closed: Callable[[bytes], None]
+    ) -> None:
+        """`on_active(peer)` runs after `init`, before any message is dispatched; `on_closed(node_id)` when
+        an active connection ends (the channel layer uses them for BOLT 2 reestablishment)."""
+        self._active_hooks.append(on_active)
+        self._closed_hooks.append(on_closed)
+
     # -- PeerContext ----------------------------------------------------------------------------------
+
+    async def peer_active(self, peer: Peer) -> None:
+        for hook in self._active_hooks:
+            await hook(peer)
 
     def local_init(self, peer: Peer) -> Init:
         tlvs = InitTlvs(networks=NetworksTlv(chains=(self.config.network.chain_hash,)))
@@ -179,6 +212,8 @@ class Node:
     def emit(self, event: PeerEvent) -> None:
         if isinstance(event, PeerDisconnected):
             self._disconnects.setdefault(event.node_id, []).append(event.disconnect)
+            for hook in self._closed_hooks:
+                hook(event.node_id)
         for queue in self._subscribers:
             queue.put_nowait(event)
         if isinstance(event, PeerConnected | PeerDisconnected):
@@ -326,3 +361,267 @@ class Node:
             yield queue
         finally:
             self._subscribers.remove(queue)
+
+
+# -- the node with channels, payments, wallet, store and chain -----------------------------------------------
+
+WATCH_TIMEOUT_S = 1.0  # long-poll length of one wait for a block (bounds how long stop() waits)
+
+
+class ChannelOpenFailed(Exception):
+    """fundchannel did not reach a broadcast funding transaction."""
+
+
+@dataclass(frozen=True)
+class FundingResult:
+    channel_id: bytes
+    funding_txid: bytes  # internal byte order
+    funding_output_index: int
+    funding_tx: bytes
+
+
+@dataclass(frozen=True)
+class CloseResult:
+    unilateral: bool
+    tx: bytes | None
+
+
+class LightningNode:
+    """The reference node with everything wired: BOLT 8 peers (`node`), channels, payments, the on-chain
+    wallet, the SQLite store in `data_dir`, and a chain watcher over a `ChainSource`."""
+
+    def __init__(
+        self,
+        key: NodeKey,
+        chain: ChainSource,
+        data_dir: Path,
+        config: NodeConfig | None = None,
+        entropy: Entropy | None = None,
+        faults: Faults | None = None,
+        channel_config: ChannelConfig | None = None,
+        alias: str = "boltcheck-reference",
+    ) -> None:
+        self.key = key
+        self.chain = chain
+        self.data_dir = data_dir
+        self.alias = alias
+        self.faults = faults or Faults()
+        self.faults.check_applicable()
+        self.node = Node(key, config, entropy)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = Store(data_dir / "node.sqlite3")
+        node_seed = hmac.new(key.private_key.secret, b"boltcheck/node-seed", hashlib.sha256).digest()
+        network = self.node.config.network
+        self.wallet = Wallet(
+            hmac.new(node_seed, b"wallet", hashlib.sha256).digest(), self.store, _ADDRESS_NETWORK[network]
+        )
+        self.controls = Controls()
+        self.channels = ChannelManager(
+            self.node,
+            self.store,
+            self.wallet,
+            self,
+            node_seed,
+            channel_config or ChannelConfig(),
+            self.faults,
+            self.controls,
+        )
+        self.payments = PaymentService(
+            self.channels, key, self.node.entropy, _CURRENCY[network], self.faults, self.controls
+        )
+        self._height = 0
+        self._feerate_per_kw = FEERATE_FLOOR_PER_KW
+        self._funding_cache: dict[tuple[bytes, int], tuple[int, int, TxOut]] = {}
+        self._watcher: asyncio.Task[None] | None = None
+        self._block_lock = asyncio.Lock()
+
+    @property
+    def node_id(self) -> bytes:
+        return self.node.node_id
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
+        self._height = await asyncio.to_thread(self.chain.height)
+        self._feerate_per_kw = await asyncio.to_thread(self.chain.feerate_per_kw, 6)
+        if self.store.get_meta("chain/scanned_height") is None:
+            # a new node has nothing on chain before now
+            self.store.set_meta("chain/scanned_height", str(self._height))
+        self.channels.load()
+        await self._catch_up()
+        self._watcher = asyncio.ensure_future(self._watch_chain())
+        return await self.node.start(host, port)
+
+    async def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
+            self._watcher = None
+        await self.node.stop()
+        self.store.close()
+
+    # -- ChainAccess (used by the channel layer) -------------------------------------------------------
+
+    def current_height(self) -> int:
+        return self._height
+
+    def feerate_per_kw(self) -> int:
+        return self._feerate_per_kw
+
+    async def broadcast(self, raw: bytes) -> None:
+        try:
+            txid = await asyncio.to_thread(self.chain.send_raw, raw)
+            log.info("broadcast %s", txid)
+        except ChainSourceError as exc:
+            # already in the mempool or mined (a rebroadcast after restart) is not an error worth failing on
+            log.warning("broadcast refused: %s", exc)
+
+    async def funding_output(self, txid: bytes, vout: int) -> tuple[int, int, TxOut] | None:
+        cached = self._funding_cache.get((txid, vout))
+        if cached is not None:
+            return cached
+        location = self.store.tx_location(txid)
+        if location is None:
+            return None
+        height, tx_index = location
+        block = await asyncio.to_thread(self.chain.block_at, height)
+        tx = block.txs[tx_index]
+        if tx.txid() != txid or vout >= len(tx.outputs):
+            return None
+        found = (height, tx_index, tx.outputs[vout])
+        self._funding_cache[(txid, vout)] = found
+        return found
+
+    # -- chain watcher ---------------------------------------------------------------------------------
+
+    async def _watch_chain(self) -> None:
+        while True:
+            try:
+                tip = await asyncio.to_thread(self.chain.wait_for_block, self._scanned(), WATCH_TIMEOUT_S)
+                if tip > self._scanned():
+                    await self._catch_up()
+            except ChainSourceError as exc:
+                log.warning("chain source: %s", exc)
+                await asyncio.to_thread(self.chain.wait_for_block, self._scanned(), WATCH_TIMEOUT_S)
+
+    def _scanned(self) -> int:
+        return int(self.store.get_meta("chain/scanned_height") or 0)
+
+    async def _catch_up(self) -> None:
+        async with self._block_lock:
+            tip = await asyncio.to_thread(self.chain.height)
+            self._feerate_per_kw = await asyncio.to_thread(self.chain.feerate_per_kw, 6)
+            while self._scanned() < tip:
+                height = self._scanned() + 1
+                block = await asyncio.to_thread(self.chain.block_at, height)
+                watched = self.channels.funding_txids()
+                for index, tx in enumerate(block.txs):
+                    self.wallet.add_transaction(tx, height)
+                    if tx.txid() in watched:
+                        self.store.set_tx_location(tx.txid(), height, index)
+                self._height = height
+                await self.channels.on_block(height, block.txs)
+                self.store.set_meta("chain/scanned_height", str(height))
+
+    async def sync_chain(self) -> int:
+        """Scan up to the chain's current tip now (tests call it instead of waiting for the watcher)."""
+        await self._catch_up()
+        return self._height
+
+    # -- commands --------------------------------------------------------------------------------------
+
+    async def connect(self, node_id: bytes, host: str, port: int, timeout_s: float = 30.0) -> Peer:
+        if self.controls.offline:
+            raise PeerConnectFailed("fault: the node is offline")
+        return await self.node.connect(host, port, node_id, timeout_s=timeout_s)
+
+    async def fund_channel(
+        self,
+        peer_id: bytes,
+        funding_satoshis: int,
+        push_msat: int = 0,
+        channel_type: ChannelType | None = None,
+        announce: bool = True,
+        feerate_per_kw: int | None = None,
+        timeout_s: float = 60.0,
+    ) -> FundingResult:
+        """Open a channel and wait until its funding transaction is signed by both and broadcast."""
+        try:
+            slot = await self.channels.open_channel(
+                peer_id,
+                funding_satoshis,
+                push_msat,
+                channel_type or ChannelType(),
+                announce,
+                feerate_per_kw,
+                self.node.entropy.random_bytes("temporary_channel_id"),
+            )
+        except ChannelCommandError as exc:
+            raise ChannelOpenFailed(str(exc)) from exc
+        data = slot.channel.data
+
+        def settled() -> bool:
+            return slot.channel.state not in OPENING_STATES
+
+        await self.channels.changes.wait_for(settled, timeout_s)
+        if slot.channel.state is ChannelState.FAILED or data.funding_tx is None or data.channel_id is None:
+            raise ChannelOpenFailed(f"channel open failed: {data.failure or slot.channel.state.value}")
+        assert data.funding_txid is not None and data.funding_output_index is not None
+        return FundingResult(data.channel_id, data.funding_txid, data.funding_output_index, data.funding_tx)
+
+    async def close(self, channel_ref: str, unilateral_timeout_s: float | None, force: bool) -> CloseResult:
+        """Mutual close (BOLT 2 `shutdown`); unilateral if `force`, or if the mutual close does not
+        complete within `unilateral_timeout_s` (Core Lightning's `close` semantics)."""
+        slot = self.channels.find(channel_ref)
+        if force:
+            await self.channels.force_close(slot, "force close requested")
+            return CloseResult(True, slot.closing_tx)
+        if slot.channel.state in (ChannelState.NORMAL, ChannelState.AWAITING_CHANNEL_READY):
+            await self.channels.command(slot, slot.channel.shutdown)
+
+        def mutual_done() -> bool:
+            return slot.channel.state in (
+                ChannelState.CLOSING_BROADCAST,
+                ChannelState.CLOSED,
+                ChannelState.FAILED,
+            )
+
+        try:
+            await self.channels.changes.wait_for(mutual_done, unilateral_timeout_s or 3600.0)
+        except TimeoutError:
+            await self.channels.force_close(slot, "mutual close timed out")
+            return CloseResult(True, slot.closing_tx)
+        return CloseResult(slot.channel.state is ChannelState.FAILED, slot.closing_tx)
+
+    async def wait_for_channel(
+        self, channel_ref: str, states: frozenset[ChannelState], timeout_s: float
+    ) -> ChannelSlot:
+        slot = self.channels.find(channel_ref)
+        await self.channels.changes.wait_for(lambda: slot.channel.state in states, timeout_s)
+        return slot
+
+    async def send_raw(self, peer_id: bytes, payload: bytes) -> None:
+        """Fault control: send already-encoded message bytes to a peer."""
+        peer = self.node.peer(peer_id)
+        if peer is None:
+            raise PeerConnectFailed(f"not connected to {peer_id.hex()}")
+        await peer.send_raw(payload)
+
+    async def go_offline(self, offline: bool) -> None:
+        """Fault control: disconnect every peer and refuse new outbound connections (or come back)."""
+        self.controls.offline = offline
+        if offline:
+            for peer in list(self.node.peers.values()):
+                await peer.disconnect("fault: going offline")
+
+
+_ADDRESS_NETWORK = {
+    Network.MAINNET: AddressNetwork.MAINNET,
+    Network.TESTNET: AddressNetwork.TESTNET,
+    Network.REGTEST: AddressNetwork.REGTEST,
+}
+_CURRENCY = {
+    Network.MAINNET: Currency.BITCOIN,
+    Network.TESTNET: Currency.TESTNET,
+    Network.REGTEST: Currency.REGTEST,
+}

@@ -136,6 +136,10 @@ class PeerContext(Protocol):
 
     def emit(self, event: PeerEvent) -> None: ...
 
+    async def peer_active(self, peer: Peer) -> None:
+        """Runs once `init` is exchanged, before the first message is dispatched (channel reestablishment
+        must start before the peer's `channel_reestablish` is read)."""
+
 
 def printable(data: bytes) -> str:
     """BOLT 1: `data` that is not printable ASCII "SHOULD NOT" be printed verbatim: show hex instead."""
@@ -180,6 +184,7 @@ class Peer:
         disconnect: Disconnect
         try:
             await self._exchange_init()
+            await self._context.peer_active(self)
             while True:
                 await self._dispatch(await self._receive_message())
         except InitRejected as rejected:

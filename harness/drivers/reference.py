@@ -7,6 +7,7 @@ state machine and wallet are wired in; scenarios needing them are reported as sk
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Mapping
@@ -14,6 +15,8 @@ from typing import Any, NoReturn
 
 from coincurve import PrivateKey
 
+from harness.chain.embedded import EmbeddedChain
+from harness.chain.errors import ChainError, ChainTimeout
 from harness.drivers.base import (
     ChannelInfo,
     ChannelState,
@@ -29,6 +32,7 @@ from harness.drivers.base import (
 from harness.drivers.peer import Direction, ExpectationFailed, PeerSession, ReceivedMessage, TraceEntry
 from harness.drivers.registry import NodeSetup
 from harness.scenarios.fields import build_complete, mismatches
+from reference_node.chain_source import FEERATE_FLOOR_PER_KW, ChainBlock, TxBroadcastRejected, parse_block
 from reference_node.node import Network, Node, NodeConfig, NodeNotStarted, PeerConnectFailed
 from reference_node.nodekey import Entropy, NodeKey
 from reference_node.scripted_peer import KEEPALIVE, ScriptedPeer, ScriptExpectationFailed
@@ -38,6 +42,37 @@ from reference_node.wire.features import Features
 
 _CHANNELS_MISSING = "the reference node's channel state machine is not wired into the driver yet"
 _WALLET_MISSING = "the reference node has no on-chain wallet wired into the driver yet"
+
+
+class EmbeddedChainSource:
+    """The harness's EmbeddedChain seen through the reference node's `ChainSource` protocol."""
+
+    def __init__(self, chain: EmbeddedChain) -> None:
+        self.chain = chain
+
+    def height(self) -> int:
+        return self.chain.height()
+
+    def block_at(self, height: int) -> ChainBlock:
+        return parse_block(self.chain.block(self.chain.block_hash(height)).raw, height)
+
+    def send_raw(self, raw: bytes) -> str:
+        try:
+            return self.chain.send_raw(raw)
+        except ChainError as exc:
+            raise TxBroadcastRejected(str(exc)) from exc
+
+    def feerate_per_kw(self, target_blocks: int) -> int:
+        sat_per_kvb = self.chain.estimate_fee(target_blocks).feerate_sat_per_kvb
+        return max(FEERATE_FLOOR_PER_KW, sat_per_kvb // 4)  # 1 vbyte = 4 weight units
+
+    def wait_for_block(self, known_height: int, timeout_s: float) -> int:
+        with contextlib.suppress(ChainTimeout):
+            self.chain.wait_for_height(known_height + 1, timeout_s)
+        return self.chain.height()
+
+    def close(self) -> None:
+        """The chain belongs to the harness; it closes it."""
 
 
 def _entropy_for(private_key: bytes, label: str) -> Entropy:

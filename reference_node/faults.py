@@ -1,0 +1,151 @@
+"""Deliberate defects and adversarial controls of the reference node, for the harness.
+
+Two kinds:
+- `Defect`s are chosen when the node starts (`--target reference:defect=NAME`) and never change: a frozen
+  `Faults` value is passed into the node and down to where each applies. Each defect acts at a boundary
+  the node owns (the channel signer, the final-node HTLC checks), never by patching the channel machine.
+- `Controls` are switched at run time by the harness (`dev-*` RPC methods or the in-process driver):
+  drop or delay an outgoing message type, withhold preimages, go offline; plus one-shot actions the node
+  exposes directly (send a raw message).
+
+A defect that needs a hook the code does not have yet is refused at start with `UnsupportedDefect`, so a
+scenario is never run against a node that silently lacks its defect.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from reference_node.channel.params import Basepoints
+from reference_node.channel.signer import (
+    ChannelSigner,
+    ClosingTxSpec,
+    CommitmentSignatures,
+    CommitmentView,
+    FundingInfo,
+)
+
+
+class Defect(enum.Enum):
+    # accept a `commitment_signed` whose signatures do not verify (BOLT 2: "MUST send an `error`")
+    ACCEPT_BAD_COMMITMENT_SIG = "accept-bad-commitment-sig"
+    # send `htlc_signature`s in the reverse of BOLT 3's commitment output order
+    WRONG_HTLC_ORDERING = "wrong-htlc-ordering"
+    # final node: fulfil an HTLC whatever its `payment_secret` (BOLT 4: "MUST fail the HTLC")
+    IGNORE_PAYMENT_SECRET = "ignore-payment-secret"
+    # final node: fulfil an HTLC paying less than the invoice amount
+    ACCEPT_UNDERPAYMENT = "accept-underpayment"
+    # never reveal a preimage: incoming HTLCs stay until they time out
+    WITHHOLD_PREIMAGE = "withhold-preimage"
+    # needs hooks inside reference_node/channel or BOLT 5 on-chain handling (not there yet)
+    SKIP_RESERVE_CHECK = "skip-reserve-check"
+    NO_PENALTY = "no-penalty"
+
+
+# Defects the node cannot apply yet, and why (checked at start).
+NOT_YET_APPLICABLE: dict[Defect, str] = {
+    Defect.SKIP_RESERVE_CHECK: "the reserve check lives inside reference_node/channel; it has no switch yet",
+    Defect.NO_PENALTY: "the node has no BOLT 5 on-chain resolution yet, so no penalty to skip",
+}
+
+
+class UnknownDefect(ValueError):
+    def __init__(self, name: str) -> None:
+        known = ", ".join(d.value for d in Defect)
+        super().__init__(f"unknown defect {name!r} (known: {known})")
+
+
+class UnsupportedDefect(ValueError):
+    def __init__(self, defect: Defect) -> None:
+        super().__init__(f"defect {defect.value!r} cannot be applied yet: {NOT_YET_APPLICABLE[defect]}")
+        self.defect = defect
+
+
+@dataclass(frozen=True)
+class Faults:
+    """The defects a node runs with (empty: a correct node)."""
+
+    defects: frozenset[Defect] = frozenset()
+
+    @classmethod
+    def parse(cls, names: list[str] | tuple[str, ...]) -> Faults:
+        defects = set()
+        for name in names:
+            try:
+                defects.add(Defect(name))
+            except ValueError as exc:
+                raise UnknownDefect(name) from exc
+        return cls(frozenset(defects))
+
+    def check_applicable(self) -> None:
+        for defect in sorted(self.defects, key=lambda d: d.value):
+            if defect in NOT_YET_APPLICABLE:
+                raise UnsupportedDefect(defect)
+
+    def has(self, defect: Defect) -> bool:
+        return defect in self.defects
+
+    def wrap_signer(self, signer: ChannelSigner) -> ChannelSigner:
+        if self.has(Defect.ACCEPT_BAD_COMMITMENT_SIG) or self.has(Defect.WRONG_HTLC_ORDERING):
+            return DefectiveSigner(signer, self)
+        return signer
+
+
+@dataclass
+class Controls:
+    """Run-time adversarial switches (mutable state, changed by the harness while the node runs)."""
+
+    drop_message_types: set[str] = field(default_factory=set)
+    delay_message_types_s: dict[str, float] = field(default_factory=dict)
+    withhold_preimages: bool = False
+    offline: bool = False
+
+
+class DefectiveSigner:
+    """A `ChannelSigner` that misbehaves as the chosen defects say and delegates everything else."""
+
+    def __init__(self, inner: ChannelSigner, faults: Faults) -> None:
+        self._inner = inner
+        self._faults = faults
+
+    def basepoints(self) -> Basepoints:
+        return self._inner.basepoints()
+
+    def per_commitment_point(self, commitment_number: int) -> bytes:
+        return self._inner.per_commitment_point(commitment_number)
+
+    def per_commitment_secret(self, commitment_number: int) -> bytes:
+        return self._inner.per_commitment_secret(commitment_number)
+
+    def funding_scriptpubkey(self, local_funding_pubkey: bytes, remote_funding_pubkey: bytes) -> bytes:
+        return self._inner.funding_scriptpubkey(local_funding_pubkey, remote_funding_pubkey)
+
+    def sign_commitment(self, funding: FundingInfo, view: CommitmentView) -> CommitmentSignatures:
+        sigs = self._inner.sign_commitment(funding, view)
+        if self._faults.has(Defect.WRONG_HTLC_ORDERING) and len(sigs.htlc_signatures) > 1:
+            return CommitmentSignatures(sigs.signature, tuple(reversed(sigs.htlc_signatures)))
+        return sigs
+
+    def verify_commitment(
+        self, funding: FundingInfo, view: CommitmentView, sigs: CommitmentSignatures
+    ) -> None:
+        if self._faults.has(Defect.ACCEPT_BAD_COMMITMENT_SIG):
+            return  # the defect: whatever the peer signed is accepted
+        self._inner.verify_commitment(funding, view, sigs)
+
+    def signed_local_commitment(
+        self, funding: FundingInfo, view: CommitmentView, remote: CommitmentSignatures
+    ) -> bytes:
+        return self._inner.signed_local_commitment(funding, view, remote)
+
+    def sign_closing(self, funding: FundingInfo, closing: ClosingTxSpec) -> bytes:
+        return self._inner.sign_closing(funding, closing)
+
+    def verify_closing(self, funding: FundingInfo, closing: ClosingTxSpec, signature: bytes) -> bool:
+        return self._inner.verify_closing(funding, closing, signature)
+
+    def signed_closing(
+        self, funding: FundingInfo, closing: ClosingTxSpec, local_sig: bytes, remote_sig: bytes
+    ) -> bytes:
+        return self._inner.signed_closing(funding, closing, local_sig, remote_sig)
