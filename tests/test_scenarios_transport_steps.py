@@ -62,3 +62,38 @@ def test_a_responder_that_answers_with_act_two_fails() -> None:
 def test_a_responder_that_keeps_the_connection_open_fails() -> None:
     with pytest.raises(ExpectationFailed, match=r"still open after 0\.2s"):
         asyncio.run(_against(_ignores, 0.2))
+
+
+def test_a_responder_that_talks_after_a_bad_act_three_fails() -> None:
+    from coincurve import PrivateKey
+
+    from harness.scenarios.steps.transport import ActThreeFault, SendBadActThree
+    from reference_node.transport.handshake import ResponderHandshake
+
+    static_key = PrivateKey(bytes(31) + b"\x07")
+
+    async def lenient(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handshake = ResponderHandshake(static_key, PrivateKey(bytes(31) + b"\x09"))
+        writer.write(handshake.respond(await reader.readexactly(50)))
+        await reader.readexactly(66)  # accepts Act Three without checking it
+        writer.write(b"\x00")
+        await writer.drain()
+        await reader.read()
+
+    async def scenario() -> str | None:
+        server = await asyncio.start_server(lenient, "127.0.0.1", 0)
+        try:
+            port = int(server.sockets[0].getsockname()[1])
+
+            @dataclass
+            class ResponderCtx(Ctx):
+                def address(self, name: str) -> NodeAddress:
+                    return NodeAddress(static_key.public_key.format(), "127.0.0.1", self.port)
+
+            step = SendBadActThree(to="target", fault=ActThreeFault.FINAL_MAC, timeout_s=5)
+            return await step.run(ResponderCtx(port))  # type: ignore[arg-type]
+        finally:
+            server.close()
+
+    with pytest.raises(ExpectationFailed, match="sent more bytes after the bad Act Three"):
+        asyncio.run(scenario())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from enum import Enum
 
 from coincurve import PrivateKey
 
@@ -15,6 +16,7 @@ from harness.drivers.base import DriverError, NodeAddress
 from harness.drivers.peer import ExpectationFailed
 from harness.scenarios.registry import register_step
 from harness.scenarios.step import DriverName, Step, StepContext
+from reference_node.transport.handshake import InitiatorHandshake
 
 # BOLT 8 "Act One": 1-byte version, 33-byte ephemeral public key, 16-byte MAC = 50 bytes; Act Two
 # is 50 bytes too; Act Three is 66 bytes.
@@ -129,3 +131,57 @@ class SendBadActTwo(Step):
         finally:
             connecting.cancel()
             server.close()
+
+
+class ActThreeFault(Enum):
+    """Which part of Act Three (version || c || t, BOLT 8) `send_bad_act_three` corrupts."""
+
+    VERSION = "version"  # an unknown handshake version
+    STATIC_KEY_MAC = "static_key_mac"  # c = encryptWithAD(temp_k2, 1, h, s.pub): its MAC fails
+    FINAL_MAC = "final_mac"  # t = encryptWithAD(temp_k3, 0, h, zero): its MAC fails
+
+
+@register_step
+@dataclass(frozen=True)
+class SendBadActThree(Step):
+    """Run Acts One and Two correctly against responder `to`, then send an Act Three with one `fault`.
+    The responder must close the connection without sending anything further."""
+
+    NAME = "send_bad_act_three"
+    SUMMARY = "complete Acts One and Two, send a corrupted Act Three; expect a silent close"
+    to: DriverName
+    fault: ActThreeFault
+    timeout_s: float = 10.0
+
+    async def run(self, ctx: StepContext) -> str | None:
+        address = ctx.address(self.to)
+        handshake = InitiatorHandshake(
+            PrivateKey(ctx.rng.randbytes(32)), address.node_id, PrivateKey(ctx.rng.randbytes(32))
+        )
+        reader, writer = await asyncio.open_connection(address.host, address.port)
+        try:
+            writer.write(handshake.act_one())
+            await writer.drain()
+            async with asyncio.timeout(self.timeout_s):
+                act_two = await reader.readexactly(_ACT_LENGTH)
+            act_three = bytearray(handshake.respond(act_two))
+            if self.fault is ActThreeFault.VERSION:
+                act_three[0] = 1
+            elif self.fault is ActThreeFault.STATIC_KEY_MAC:
+                act_three[1 + 33] ^= 0x01  # first byte of c's 16-byte MAC
+            else:
+                act_three[-1] ^= 0x01  # last byte of t
+            writer.write(bytes(act_three))
+            await writer.drain()
+            received = await _read_until_closed(reader, 1, self.timeout_s)
+        except TimeoutError as exc:
+            raise ExpectationFailed(f"no Act Two within {self.timeout_s:g}s") from exc
+        except asyncio.IncompleteReadError as exc:
+            raise ExpectationFailed(
+                f"the responder closed after {len(exc.partial)} bytes of Act Two"
+            ) from exc
+        finally:
+            writer.close()
+        if received:
+            raise ExpectationFailed("the responder sent more bytes after the bad Act Three")
+        return f"closed without further messages after Act Three with a bad {self.fault.value}"
