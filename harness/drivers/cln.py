@@ -1,0 +1,475 @@
+"""Core Lightning (lightningd) as a NodeDriver, over its JSON-RPC.
+
+The JSON-RPC is JSON-RPC 2.0 on lightningd's unix socket (`<lightning-dir>/regtest/lightning-rpc`;
+doc/lightningd-rpc.7.md), or on TCP where the elementsproject/lightningd image bridges that socket with
+socat (EXPOSE_TCP=true, port 9835). Every call opens its own connection: lightningd answers one response
+per request followed by two newlines, and independent connections keep concurrent steps apart.
+
+Normalization (pure functions, unit-tested on the examples of CLN's own schemas, see
+tests/data/api_responses/cln/):
+- amounts: `*_msat` fields are integers since v23.x; older releases sent strings like "1000msat", also read.
+- channel states (`listpeerchannels.state`) map to ChannelState with `CLN_STATES`; a channel that has been
+  forgotten after its close appears in `listclosedchannels` and is CLOSED. CLOSED means the funding output is
+  spent in a block (ONCHAIN: onchaind may still be sweeping outputs).
+- channel_id is taken as CLN reports it: for dual-funded (v2) channels it is not the funding outpoint XOR.
+- errors: JSON-RPC errors become `ClnRpcError` (method, code, message); `pay`'s documented failure codes are
+  a failed PaymentResult, not an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.drivers.base import (
+    ChannelInfo,
+    ChannelState,
+    DriverError,
+    Invoice,
+    NodeAddress,
+    NodeDriver,
+    NodeInfo,
+    OpenChannelOptions,
+    OutPoint,
+    PaymentResult,
+    UnsupportedOperation,
+    WaitTimeout,
+)
+from harness.launchers.base import NodeHandle, poll_until
+
+READY_TIMEOUT_S = 60.0
+RPC_TIMEOUT_S = 60.0
+CLOSE_TIMEOUT_S = 120.0
+CHANNEL_POLL_INTERVAL_S = 0.2
+_READ_CHUNK = 65536
+
+#: lightningd's channel states (doc/schemas/listpeerchannels.json, `state` enum) in BOLT 2 terms
+CLN_STATES: Mapping[str, ChannelState] = {
+    "OPENINGD": ChannelState.OPENING,
+    "DUALOPEND_OPEN_INIT": ChannelState.OPENING,
+    "DUALOPEND_OPEN_COMMITTED": ChannelState.OPENING,
+    "DUALOPEND_OPEN_COMMIT_READY": ChannelState.OPENING,
+    "CHANNELD_AWAITING_LOCKIN": ChannelState.AWAITING_LOCKIN,
+    "DUALOPEND_AWAITING_LOCKIN": ChannelState.AWAITING_LOCKIN,
+    "CHANNELD_NORMAL": ChannelState.NORMAL,
+    "CHANNELD_AWAITING_SPLICE": ChannelState.NORMAL,  # still usable while a splice confirms
+    "CHANNELD_SHUTTING_DOWN": ChannelState.SHUTTING_DOWN,  # shutdown sent/received, HTLCs draining
+    "CLOSINGD_SIGEXCHANGE": ChannelState.SHUTTING_DOWN,  # closing_signed negotiation (BOLT 2)
+    "CLOSINGD_COMPLETE": ChannelState.CLOSING,  # mutual close tx broadcast, unconfirmed
+    "AWAITING_UNILATERAL": ChannelState.CLOSING,  # our commitment broadcast, unconfirmed
+    "FUNDING_SPEND_SEEN": ChannelState.CLOSING,  # a spend of the funding output seen, unconfirmed
+    "ONCHAIN": ChannelState.CLOSED,  # funding spend confirmed; onchaind resolves outputs (BOLT 5)
+}
+
+#: `pay` error codes that mean "the payment failed" (doc/schemas/pay.json, "errors"); others are RPC errors
+PAY_FAILURE_CODES = frozenset({-1, 201, 203, 205, 206, 207, 210})
+
+#: channel_type names a scenario may ask for -> BOLT 9 feature bits CLN's `fundchannel channel_type` takes
+CHANNEL_TYPE_BITS: Mapping[str, tuple[int, ...]] = {
+    "static_remotekey": (12,),
+    "anchors": (12, 22),
+    "anchors_zero_fee_htlc_tx": (12, 22),
+}
+
+
+class ClnRpcError(DriverError):
+    """lightningd answered a call with a JSON-RPC error."""
+
+    def __init__(self, method: str, code: int, message: str, data: Any = None) -> None:
+        super().__init__(f"cln {method}: error {code}: {message}")
+        self.method = method
+        self.code = code
+        self.message = message
+        self.data = data
+
+
+class ClnTransportError(DriverError):
+    """The JSON-RPC connection failed or answered something that is not JSON-RPC."""
+
+
+class ClnResponseError(DriverError):
+    """A response the driver cannot normalize (a missing field, an unknown state, a bad amount)."""
+
+
+@dataclass(frozen=True)
+class ClnRpcEndpoint:
+    """Where lightningd's JSON-RPC is: a unix socket path, or TCP host and port."""
+
+    unix_path: Path | None = None
+    tcp_host: str | None = None
+    tcp_port: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.unix_path is None) == (self.tcp_port is None):
+            raise ValueError("a CLN RPC endpoint is either a unix socket or a TCP port")
+
+    def __str__(self) -> str:
+        return str(self.unix_path) if self.unix_path is not None else f"tcp://{self.tcp_host}:{self.tcp_port}"
+
+
+class ClnRpc:
+    """A small JSON-RPC 2.0 client for lightningd (named params, one connection per call)."""
+
+    def __init__(self, endpoint: ClnRpcEndpoint, timeout_s: float = RPC_TIMEOUT_S) -> None:
+        self.endpoint = endpoint
+        self.timeout_s = timeout_s
+        self._ids = itertools.count(1)
+
+    async def call(
+        self, method: str, params: Mapping[str, Any] | None = None, timeout_s: float | None = None
+    ) -> dict[str, Any]:
+        limit = self.timeout_s if timeout_s is None else timeout_s
+        try:
+            return await asyncio.wait_for(self._call(method, dict(params or {})), limit)
+        except TimeoutError:
+            raise ClnTransportError(f"cln {method}: no answer from {self.endpoint} in {limit:g}s") from None
+
+    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self.endpoint.unix_path is not None:
+            return await asyncio.open_unix_connection(str(self.endpoint.unix_path), limit=2**24)
+        return await asyncio.open_connection(self.endpoint.tcp_host, self.endpoint.tcp_port, limit=2**24)
+
+    async def _call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        # CLN's JSON ids: PREFIX ':' METHOD '#' NUMBER (doc/lightningd-rpc.7.md, "JSON IDS")
+        request_id = f"boltcheck:{method}#{next(self._ids)}"
+        request = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
+        reader, writer = await self._open()
+        try:
+            writer.write(json.dumps(request).encode())
+            await writer.drain()
+            response = await _read_json(reader, method)
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError):  # the peer may close first; the response is read
+                await writer.wait_closed()
+        return _result_of(method, request_id, response)
+
+
+async def _read_json(reader: asyncio.StreamReader, method: str) -> dict[str, Any]:
+    decoder = json.JSONDecoder()
+    buffer = ""
+    while True:
+        chunk = await reader.read(_READ_CHUNK)
+        if not chunk:
+            raise ClnTransportError(f"cln {method}: connection closed mid-response ({buffer[:200]!r})")
+        buffer += chunk.decode()
+        text = buffer.lstrip()
+        try:
+            value, _end = decoder.raw_decode(text)
+        except json.JSONDecodeError:
+            continue  # incomplete: read on (lightningd ends each response with "\n\n")
+        if not isinstance(value, dict):
+            raise ClnTransportError(f"cln {method}: response is not a JSON object: {text[:200]!r}")
+        return value
+
+
+def _result_of(method: str, request_id: str, response: Mapping[str, Any]) -> dict[str, Any]:
+    if response.get("id") != request_id:
+        raise ClnTransportError(f"cln {method}: response id {response.get('id')!r} is not {request_id!r}")
+    error = response.get("error")
+    if error is not None:
+        if not isinstance(error, Mapping):
+            raise ClnTransportError(f"cln {method}: malformed error {error!r}")
+        raise ClnRpcError(method, int(error.get("code", 0)), str(error.get("message", "")), error.get("data"))
+    result = response.get("result")
+    if not isinstance(result, dict):
+        raise ClnTransportError(f"cln {method}: response has no result object")
+    return result
+
+
+# ----- normalization (pure)
+
+
+def parse_msat(value: object, field: str) -> int:
+    """An `_msat` field: an integer, or (before v23.x) a string like "1000msat"."""
+    if isinstance(value, bool):
+        raise ClnResponseError(f"{field}: not an amount: {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.endswith("msat") and value[:-4].isdigit():
+        return int(value[:-4])
+    raise ClnResponseError(f"{field}: not an msat amount: {value!r}")
+
+
+def channel_state(name: str) -> ChannelState:
+    try:
+        return CLN_STATES[name]
+    except KeyError:
+        raise ClnResponseError(f"unknown Core Lightning channel state {name!r}") from None
+
+
+def _field(obj: Mapping[str, Any], name: str, where: str) -> Any:
+    try:
+        return obj[name]
+    except KeyError:
+        raise ClnResponseError(f"{where}: no {name!r} field") from None
+
+
+def _outpoint(obj: Mapping[str, Any]) -> OutPoint | None:
+    if "funding_txid" not in obj or "funding_outnum" not in obj:
+        return None  # OPENINGD: no funding transaction yet
+    return OutPoint(str(obj["funding_txid"]), int(obj["funding_outnum"]))
+
+
+def channel_from_peerchannel(obj: Mapping[str, Any]) -> ChannelInfo:
+    """One entry of `listpeerchannels.channels`."""
+    where = "listpeerchannels"
+    total_msat = parse_msat(obj.get("total_msat", 0), "total_msat")
+    to_us_msat = parse_msat(obj.get("to_us_msat", 0), "to_us_msat")
+    return ChannelInfo(
+        peer_id=bytes.fromhex(_field(obj, "peer_id", where)),
+        channel_id=bytes.fromhex(obj.get("channel_id", "")),
+        state=channel_state(_field(obj, "state", where)),
+        funding_outpoint=_outpoint(obj),
+        short_channel_id=obj.get("short_channel_id"),
+        capacity_sat=total_msat // 1000,
+        local_balance_msat=to_us_msat,
+        remote_balance_msat=total_msat - to_us_msat,
+    )
+
+
+def channel_from_closedchannel(obj: Mapping[str, Any]) -> ChannelInfo:
+    """One entry of `listclosedchannels.closedchannels` (a channel lightningd has forgotten)."""
+    where = "listclosedchannels"
+    total_msat = parse_msat(_field(obj, "total_msat", where), "total_msat")
+    final_msat = parse_msat(_field(obj, "final_to_us_msat", where), "final_to_us_msat")
+    return ChannelInfo(
+        peer_id=bytes.fromhex(obj.get("peer_id", "")),  # absent for channels closed before v23.05
+        channel_id=bytes.fromhex(_field(obj, "channel_id", where)),
+        state=ChannelState.CLOSED,
+        funding_outpoint=_outpoint(obj),
+        short_channel_id=obj.get("short_channel_id"),
+        capacity_sat=total_msat // 1000,
+        local_balance_msat=final_msat,
+        remote_balance_msat=total_msat - final_msat,
+    )
+
+
+def channels_from_responses(
+    peerchannels: Mapping[str, Any], closedchannels: Mapping[str, Any]
+) -> list[ChannelInfo]:
+    """Live channels first; a forgotten channel is listed once, from listclosedchannels."""
+    live = [channel_from_peerchannel(c) for c in peerchannels.get("channels", [])]
+    known = {c.channel_id for c in live}
+    closed = [channel_from_closedchannel(c) for c in closedchannels.get("closedchannels", [])]
+    return live + [c for c in closed if c.channel_id not in known]
+
+
+def node_info_from_getinfo(obj: Mapping[str, Any]) -> NodeInfo:
+    where = "getinfo"
+    features = obj.get("our_features", {}).get("node", "")
+    return NodeInfo(
+        node_id=bytes.fromhex(_field(obj, "id", where)),
+        alias=str(obj.get("alias", "")),
+        implementation="cln",
+        version=str(obj.get("version", "")),
+        block_height=int(_field(obj, "blockheight", where)),
+        features=bytes.fromhex(features),
+    )
+
+
+def onchain_balance_from_listfunds(obj: Mapping[str, Any]) -> int:
+    """Confirmed, unreserved wallet outputs, in satoshis (reserved ones fund a pending transaction)."""
+    total_msat = 0
+    for output in obj.get("outputs", []):
+        if output.get("status") == "confirmed" and not output.get("reserved", False):
+            total_msat += parse_msat(_field(output, "amount_msat", "listfunds.outputs"), "amount_msat")
+    return total_msat // 1000
+
+
+def payment_from_pay(obj: Mapping[str, Any]) -> PaymentResult:
+    where = "pay"
+    status = _field(obj, "status", where)
+    preimage = obj.get("payment_preimage")
+    return PaymentResult(
+        payment_hash=bytes.fromhex(_field(obj, "payment_hash", where)),
+        succeeded=status == "complete",
+        preimage=bytes.fromhex(preimage) if preimage else None,
+        failure=None if status == "complete" else f"pay status {status}",
+    )
+
+
+def payment_from_pay_error(error: ClnRpcError, payment_hash: bytes) -> PaymentResult:
+    """A `pay` error with a documented failure code is a failed payment; any other error propagates."""
+    if error.code not in PAY_FAILURE_CODES:
+        raise error
+    return PaymentResult(payment_hash, False, None, f"{error.code}: {error.message}")
+
+
+def getinfo_ready(obj: Mapping[str, Any]) -> bool:
+    """lightningd answers getinfo while still catching up: these warnings say it is not synced yet."""
+    return "warning_bitcoind_sync" not in obj and "warning_lightningd_sync" not in obj
+
+
+def channel_type_bits(name: str) -> list[int]:
+    try:
+        return list(CHANNEL_TYPE_BITS[name])
+    except KeyError:
+        raise UnsupportedOperation(
+            "cln", f"channel_type {name!r}", f"known types: {sorted(CHANNEL_TYPE_BITS)}"
+        ) from None
+
+
+# ----- the driver
+
+
+class ClnDriver(NodeDriver):
+    implementation = "cln"
+
+    def __init__(
+        self,
+        handle: NodeHandle,
+        rpc: ClnRpcEndpoint,
+        p2p: tuple[str, int],
+        *,
+        developer: bool,
+        route_peer: Callable[[NodeAddress], NodeAddress] | None = None,
+        ready_timeout_s: float = READY_TIMEOUT_S,
+    ) -> None:
+        self.handle = handle
+        self.rpc = ClnRpc(rpc)
+        self.p2p = p2p
+        self.developer = developer  # dev-fail (force close) needs lightningd --developer
+        self.route_peer = route_peer or (lambda address: address)
+        self.ready_timeout_s = ready_timeout_s
+        self._node_id: bytes | None = None
+        self._labels = itertools.count(1)
+
+    async def start(self) -> None:
+        await self.handle.start()
+
+        async def synced() -> dict[str, Any] | None:
+            info = await self.rpc.call("getinfo")
+            return info if getinfo_ready(info) else None
+
+        info = await poll_until(synced, self.handle, self.ready_timeout_s, "getinfo without sync warnings")
+        self._node_id = bytes.fromhex(info["id"])
+
+    async def stop(self) -> None:
+        if not self.handle.owns_node:
+            return
+        # already gone or not answering: the handle terminates the process
+        with contextlib.suppress(ClnTransportError, ClnRpcError, OSError):
+            await self.rpc.call("stop", timeout_s=10.0)
+        await self.handle.stop()
+
+    @property
+    def node_id(self) -> bytes:
+        if self._node_id is None:
+            raise DriverError(f"{self.handle.name}: not started")
+        return self._node_id
+
+    @property
+    def address(self) -> NodeAddress:
+        host, port = self.p2p
+        return NodeAddress(self.node_id, host, port)
+
+    async def info(self) -> NodeInfo:
+        return node_info_from_getinfo(await self.rpc.call("getinfo"))
+
+    async def new_address(self) -> str:
+        result = await self.rpc.call("newaddr", {"addresstype": "bech32"})
+        return str(_field(result, "bech32", "newaddr"))
+
+    async def onchain_balance_sat(self) -> int:
+        return onchain_balance_from_listfunds(await self.rpc.call("listfunds"))
+
+    async def connect(self, peer: NodeAddress, timeout_s: float) -> None:
+        routed = self.route_peer(peer)
+        params = {"id": routed.node_id.hex(), "host": routed.host, "port": routed.port}
+        await self.rpc.call("connect", params, timeout_s=timeout_s)
+
+    async def disconnect(self, peer_id: bytes, timeout_s: float) -> None:
+        await self.rpc.call("disconnect", {"id": peer_id.hex(), "force": True}, timeout_s=timeout_s)
+
+    async def open_channel(
+        self, peer_id: bytes, amount_sat: int, push_msat: int, options: OpenChannelOptions
+    ) -> ChannelInfo:
+        params: dict[str, Any] = {"id": peer_id.hex(), "amount": amount_sat, "announce": options.announce}
+        if push_msat:
+            params["push_msat"] = push_msat
+        if options.feerate_per_kw is not None:
+            params["feerate"] = f"{options.feerate_per_kw}perkw"
+        if options.channel_type is not None:
+            params["channel_type"] = channel_type_bits(options.channel_type)
+        result = await self.rpc.call("fundchannel", params)
+        channel_id = bytes.fromhex(_field(result, "channel_id", "fundchannel"))
+        for channel in await self.list_channels():
+            if channel.channel_id == channel_id:
+                return channel
+        raise ClnResponseError(f"fundchannel returned {channel_id.hex()} but listpeerchannels lacks it")
+
+    async def list_channels(self) -> list[ChannelInfo]:
+        peerchannels = await self.rpc.call("listpeerchannels")
+        closedchannels = await self.rpc.call("listclosedchannels")
+        return channels_from_responses(peerchannels, closedchannels)
+
+    async def create_invoice(self, amount_msat: int | None, description: str) -> Invoice:
+        label = f"boltcheck-{self.handle.name}-{time.time_ns()}-{next(self._labels)}"
+        params = {"amount_msat": "any" if amount_msat is None else amount_msat, "label": label}
+        result = await self.rpc.call("invoice", {**params, "description": description})
+        return Invoice(
+            bolt11=str(_field(result, "bolt11", "invoice")),
+            payment_hash=bytes.fromhex(_field(result, "payment_hash", "invoice")),
+            amount_msat=amount_msat,
+        )
+
+    async def pay(self, bolt11: str, timeout_s: float) -> PaymentResult:
+        decoded = await self.rpc.call("decode", {"string": bolt11})
+        payment_hash = bytes.fromhex(_field(decoded, "payment_hash", "decode"))
+        params = {"bolt11": bolt11, "retry_for": max(1, int(timeout_s))}
+        try:
+            result = await self.rpc.call("pay", params, timeout_s=timeout_s + 10.0)
+        except ClnRpcError as exc:
+            return payment_from_pay_error(exc, payment_hash)
+        return payment_from_pay(result)
+
+    async def _channel(self, channel_id: bytes) -> ChannelInfo:
+        for channel in await self.list_channels():
+            if channel.channel_id == channel_id:
+                return channel
+        raise DriverError(f"{self.handle.name}: no channel {channel_id.hex()}")
+
+    async def close(self, channel_id: bytes, force: bool) -> None:
+        if not force:
+            await self.rpc.call("close", {"id": channel_id.hex()}, timeout_s=CLOSE_TIMEOUT_S)
+            return
+        channel = await self._channel(channel_id)
+        if self.developer:
+            # dev-fail: broadcast our latest commitment now (lightningd/peer_control.c, developer mode)
+            await self.rpc.call("dev-fail", {"id": channel.peer_id.hex()})
+            return
+        # Without developer mode: a close that may not wait for the peer (unilateraltimeout, seconds) after
+        # a disconnect, so the mutual negotiation cannot win the race.
+        await self.disconnect(channel.peer_id, RPC_TIMEOUT_S)
+        params = {"id": channel_id.hex(), "unilateraltimeout": 1}
+        await self.rpc.call("close", params, timeout_s=CLOSE_TIMEOUT_S)
+
+    async def wait_for_channel_state(
+        self, channel_id: bytes, state: ChannelState, timeout_s: float
+    ) -> ChannelInfo:
+        async def reached() -> ChannelInfo | None:
+            for channel in await self.list_channels():
+                if channel.channel_id == channel_id and channel.state is state:
+                    return channel
+            return None
+
+        try:
+            return await poll_until(
+                reached,
+                self.handle,
+                timeout_s,
+                f"channel {channel_id.hex()} {state.value}",
+                interval_s=CHANNEL_POLL_INTERVAL_S,
+                retry_on=(ClnTransportError, OSError),
+            )
+        except WaitTimeout as exc:
+            current = [c.state.value for c in await self.list_channels() if c.channel_id == channel_id]
+            raise WaitTimeout(f"{exc}; current state: {current or 'no such channel'}") from exc
