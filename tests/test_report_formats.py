@@ -109,3 +109,12 @@ def test_write_reports_writes_the_four_files(tmp_path: Path) -> None:
     assert all(p.stat().st_size > 0 for p in paths)
     json.loads(paths[0].read_text())
     ET.parse(paths[1])
+
+
+def test_a_long_trace_is_shortened_in_the_chart() -> None:
+    from harness.drivers.peer import Direction, TraceEntry
+
+    entries = [TraceEntry(Direction.SENT, f"ping{i}", float(i)) for i in range(1000)]
+    svg = sequence_chart("peer", entries, "target")
+    assert ">ping0<" in svg and ">ping999<" in svg and ">ping500<" not in svg
+    assert "920 messages omitted" in svg

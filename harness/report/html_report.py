@@ -45,6 +45,8 @@ applyFilters();
 """
 
 _ROW_H = 24
+_CHART_HEAD = 60
+_CHART_TAIL = 20
 _CHART_W = 640
 
 
@@ -89,8 +91,19 @@ def _matrix(report: RunReport) -> str:
     )
 
 
+def _elide(entries: list[TraceEntry]) -> list[TraceEntry]:
+    """Long traces (thousands of pings) keep their head and tail; the report.json has them whole."""
+    if len(entries) <= _CHART_HEAD + _CHART_TAIL + 1:
+        return entries
+    omitted = len(entries) - _CHART_HEAD - _CHART_TAIL
+    label = f"... {omitted} messages omitted ..."
+    marker = TraceEntry(Direction.EVENT, label, entries[_CHART_HEAD].elapsed_s)
+    return [*entries[:_CHART_HEAD], marker, *entries[-_CHART_TAIL:]]
+
+
 def sequence_chart(peer: str, entries: tuple[TraceEntry, ...] | list[TraceEntry], other: str) -> str:
     """An SVG message sequence chart: `peer` on the left, the node it talks to on the right."""
+    entries = _elide(list(entries))
     left, right = 120, _CHART_W - 120
     height = 50 + _ROW_H * (len(entries) + 1)
     parts = [

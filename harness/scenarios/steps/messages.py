@@ -219,3 +219,32 @@ class ExpectNotReceived(Step):
             if matching and not mismatches(self.fields, entry.fields):
                 raise ExpectationFailed(f"received {self.message} at {entry.elapsed_s:.3f}s, expected none")
         return f"no matching {self.message} received"
+
+
+@register_step
+@dataclass(frozen=True)
+class ExchangePings(Step):
+    """Send `count` pings one after another, each asking for a different pong size, and expect each
+    pong in turn. Past 500 round trips both sides have rotated their BOLT 8 keys (every 1000 nonces),
+    and every message decrypting shows the node advanced its nonces exactly as the spec says."""
+
+    NAME = "exchange_pings"
+    SUMMARY = "many ping/pong round trips (nonces, key rotation)"
+    peer: PeerName
+    count: int
+    timeout_s: float = 60.0
+
+    def check_arguments(self) -> None:
+        if not 1 <= self.count <= 10_000:
+            raise ValueError(f"count must be 1..10000, got {self.count}")
+
+    async def run(self, ctx: StepContext) -> str | None:
+        session = ctx.peer(self.peer)
+        per_message_s = max(self.timeout_s / self.count, DEFAULT_TIMEOUT_S)
+        for index in range(self.count):
+            num_pong_bytes = index % 1000 + 1
+            await session.send("ping", {"num_pong_bytes": num_pong_bytes})
+            await session.expect(
+                "pong", {"ignored": "00" * num_pong_bytes}, per_message_s, skip_keepalive=False
+            )
+        return f"{self.count} ping/pong round trips"
