@@ -38,6 +38,7 @@ from harness.chain.embedded import EmbeddedChain
 log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
+CLOSE_TIMEOUT_S = 5.0
 
 
 @dataclass(eq=False)  # sessions are compared and hashed by identity
@@ -102,11 +103,12 @@ class ElectrumServer:
         if self._server is not None:
             self._server.close()
         for session in list(self._sessions):
-            session.writer.close()
-        for task in list(self._tasks):
-            task.cancel()
+            session.writer.close()  # the session's reader sees the end of the stream and returns
         if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            _done, stuck = await asyncio.wait(set(self._tasks), timeout=CLOSE_TIMEOUT_S)
+            for task in stuck:
+                log.warning("electrum session task %r did not end on close; cancelling it", task)
+                task.cancel()
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
