@@ -5,15 +5,19 @@ control). Pure: `now` (seconds) is a parameter.
   expires (`retry_after_seconds`); a permanent one excludes it for every amount.
 - A node failure excludes routing through the node (temporary or permanent likewise).
 - `learn_from_failure` maps a BOLT 4 failure code from a given hop of a route to the right one of these.
+- `policy_from_failure` reads a failure's `channel_update` for retries of the same payment only
+  (`RouteRequest.policy_overrides`), never into the graph.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reference_node.gossip.announcements import ChannelPolicy
 from reference_node.gossip.route import Route
-from reference_node.onion.failure_messages import FailureCode, FailureFlag
-from reference_node.wire import ShortChannelId
+from reference_node.gossip.signing import channel_update_digest, signature_valid
+from reference_node.onion.failure_messages import FailureCode, FailureFlag, FailureMessage
+from reference_node.wire import ChannelUpdate, ShortChannelId, WireError, decode_message
 
 DEFAULT_RETRY_AFTER_SECONDS = 3600
 _FOREVER = None
@@ -118,3 +122,44 @@ class MissionControl:
             now=now,
             permanent=permanent and not failure_code & FailureFlag.BADONION,
         )
+
+
+def _decode_failure_update(raw: bytes) -> ChannelUpdate | None:
+    """The `channel_update` field of a failure: normally with its 2-byte message type, which some older
+    nodes left out."""
+    if not raw:
+        return None
+    data = raw if raw[:2] == _CHANNEL_UPDATE_TYPE else _CHANNEL_UPDATE_TYPE + raw
+    try:
+        msg = decode_message(data)
+    except WireError:
+        return None
+    return msg if isinstance(msg, ChannelUpdate) else None
+
+
+_CHANNEL_UPDATE_TYPE = ChannelUpdate.TYPE.to_bytes(2, "big")
+
+
+def policy_from_failure(
+    route: Route, erring_index: int, failure: FailureMessage
+) -> tuple[tuple[ShortChannelId, bytes], ChannelPolicy] | None:
+    """The forwarding policy a failure's `channel_update` gives for the erring node's outgoing channel, to
+    be used only for retries of this payment (BOLT 4 origin node: "if UPDATE is set, AND the
+    `channel_update` is valid and more recent than the `channel_update` used to send the payment: MAY
+    consider the `channel_update` when calculating routes to retry the payment which failed"; "MUST NOT
+    ... apply the `channel_update` to the local network graph"). None when there is nothing usable: no
+    UPDATE flag, no or malformed update, another channel, a bad signature, or not more recent."""
+    if not failure.code & FailureFlag.UPDATE or failure.channel_update is None:
+        return None
+    if erring_index + 1 >= len(route.hops):
+        return None
+    update = _decode_failure_update(failure.channel_update)
+    erring_node = route.node_ids()[erring_index + 1]
+    edge = route.edges[erring_index + 1]
+    if update is None or update.short_channel_id != edge.short_channel_id:
+        return None
+    if not signature_valid(erring_node, update.signature, channel_update_digest(update)):
+        return None
+    if edge.update_timestamp is not None and update.timestamp <= edge.update_timestamp:
+        return None
+    return (edge.short_channel_id, erring_node), ChannelPolicy.of_update(update)

@@ -8,12 +8,13 @@ has the least cost (fees are non-decreasing in the amount, so the cheapest label
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from reference_node.gossip.announcements import ChannelPolicy
+from reference_node.gossip.announcements import ChannelPolicy, update_disabled
 from reference_node.gossip.errors import RouteNotFoundError
 from reference_node.gossip.flags import Direction
 from reference_node.gossip.graph import ChannelGraph
@@ -46,9 +47,10 @@ def edges_from_graph(graph: ChannelGraph) -> list[RouteEdge]:
             continue
         capacity_msat = None if record.capacity_sat is None else record.capacity_sat * 1000
         for direction in Direction:
-            policy = record.policy(direction)
-            if policy is None or record.disabled(direction):
+            update = record.update(direction)
+            if update is None or update_disabled(update):
                 continue
+            policy = ChannelPolicy.of_update(update)
             if policy.htlc_maximum_msat < policy.htlc_minimum_msat:
                 continue
             if capacity_msat is not None and policy.htlc_maximum_msat > capacity_msat:
@@ -60,6 +62,7 @@ def edges_from_graph(graph: ChannelGraph) -> list[RouteEdge]:
                     record.node_id(direction.other),
                     policy,
                     capacity_msat,
+                    update_timestamp=update.timestamp,
                 )
             )
     return edges
@@ -107,6 +110,9 @@ class RouteRequest:
     excluded_nodes: frozenset[bytes] = frozenset()
     now: int = 0
     reserved_msat: Mapping[tuple[ShortChannelId, bytes], int] = field(default_factory=dict)
+    # Policies learned from failures of this payment (BOLT 4: "MAY consider the `channel_update` when
+    # calculating routes to retry the payment which failed"), by (short_channel_id, from_node_id).
+    policy_overrides: Mapping[tuple[ShortChannelId, bytes], ChannelPolicy] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -131,6 +137,8 @@ def find_route(
     balances). Raises RouteNotFoundError."""
     if request.source == request.destination:
         raise RouteNotFoundError("source and destination are the same node")
+    if request.policy_overrides:
+        edges = [_with_override(edge, request.policy_overrides) for edge in edges]
     incoming = _incoming_edges(edges, request.source, local_channels)
     counter = itertools.count()
     start = _Label(0, request.amount_msat, request.final_cltv_value, 0, ())
@@ -158,6 +166,13 @@ def find_route(
     raise RouteNotFoundError(
         f"no route for {request.amount_msat} msat from {request.source.hex()} to {request.destination.hex()}"
     )
+
+
+def _with_override(
+    edge: RouteEdge, overrides: Mapping[tuple[ShortChannelId, bytes], ChannelPolicy]
+) -> RouteEdge:
+    policy = overrides.get((edge.short_channel_id, edge.from_node_id))
+    return edge if policy is None else dataclasses.replace(edge, policy=policy)
 
 
 def _incoming_edges(

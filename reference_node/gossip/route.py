@@ -34,6 +34,7 @@ class RouteEdge:
     policy: ChannelPolicy
     capacity_msat: int | None = None
     liquidity_msat: int | None = None
+    update_timestamp: int | None = None  # of the channel_update the policy came from, when known
 
     def can_carry(self, amount_msat: int, *, reserved_msat: int = 0, check_policy: bool = True) -> bool:
         """Whether an HTLC of `amount_msat` fits this edge (policy limits; capacity or live balance after
