@@ -4,6 +4,7 @@
 # otherwise says what to install and exits 0: the tests that need them skip with a clear reason.
 set -eu
 "$(dirname "$0")/install-electrum.sh"  # Electrum 4.3.4 for the Electrum interop tests
+"$(dirname "$0")/install-ldk.sh"  # LDK 0.1 (npm ci in interop/ldk) for the LDK interop tests
 
 packages="chromium chromium-driver"
 
