@@ -91,9 +91,10 @@ def test_peer_signatures_for_another_short_channel_id_are_refused() -> None:
 @pytest.mark.parametrize("field", ["node_signature", "bitcoin_signature"])
 def test_wrong_peer_signature_is_named(field: str) -> None:
     theirs = _sigs(BOB, ALICE)
-    swapped = dataclasses.replace(
-        theirs, **{field: theirs.bitcoin_signature if field == "node_signature" else theirs.node_signature}
-    )
+    if field == "node_signature":
+        swapped = dataclasses.replace(theirs, node_signature=theirs.bitcoin_signature)
+    else:
+        swapped = dataclasses.replace(theirs, bitcoin_signature=theirs.node_signature)
     with pytest.raises(InvalidSignatureError) as info:
         complete_channel_announcement(_info(ALICE, BOB), _sigs(ALICE, BOB), swapped)
     assert info.value.which == field

@@ -30,7 +30,13 @@ from reference_node.gossip.signing import (
     verify_channel_update,
     verify_node_announcement,
 )
-from reference_node.wire import ShortChannelId, decode_message, encode_message
+from reference_node.wire import (
+    ChannelAnnouncement,
+    NodeAnnouncement,
+    ShortChannelId,
+    decode_message,
+    encode_message,
+)
 from reference_node.wire.features import Feature, Features
 from tests.test_gossip_support import CHAIN, NOW, Party, announce, ordered, policy, update
 
@@ -47,7 +53,7 @@ def _coincurve_verifies(pubkey: bytes, compact: bytes, signed_bytes: bytes) -> b
     return bool(PublicKey(pubkey).verify(cdata_to_der(deserialize_compact(compact)), digest, hasher=None))
 
 
-def _node_announcement() -> object:
+def _node_announcement() -> NodeAnnouncement:
     return build_node_announcement(
         node_secret=ALICE.node_secret,
         node_id=ALICE.node_id,
@@ -85,8 +91,9 @@ def test_channel_announcement_with_a_wrong_signature_names_it(which: str) -> Non
 def test_channel_announcement_signature_covers_appended_fields() -> None:
     msg = announce(ALICE, BOB, SCID)
     extended = decode_message(encode_message(msg) + bytes.fromhex("0f00"))  # odd unknown TLV 15, empty
+    assert isinstance(extended, ChannelAnnouncement)
     with pytest.raises(InvalidSignatureError):
-        verify_channel_announcement(extended)  # type: ignore[arg-type]
+        verify_channel_announcement(extended)
 
 
 def test_channel_announcement_is_read_by_pyln_and_its_signatures_verify_with_coincurve() -> None:
@@ -117,8 +124,8 @@ def test_channel_announcement_features_use_minimum_length() -> None:
 
 def test_node_announcement_round_trip_and_independent_checks() -> None:
     msg = _node_announcement()
-    verify_node_announcement(msg)  # type: ignore[arg-type]
-    raw = encode_message(msg)  # type: ignore[arg-type]
+    verify_node_announcement(msg)
+    raw = encode_message(msg)
     theirs = pyln_message.Message.read(NAMESPACE, io.BytesIO(raw))
     assert theirs.messagetype.name == "node_announcement"
     assert bytes.fromhex(theirs.to_py()["node_id"]) == ALICE.node_id
@@ -127,7 +134,7 @@ def test_node_announcement_round_trip_and_independent_checks() -> None:
 
 def test_node_announcement_signed_by_another_key_is_rejected() -> None:
     msg = _node_announcement()
-    forged = dataclasses.replace(msg, node_id=BOB.node_id)  # type: ignore[type-var]
+    forged = dataclasses.replace(msg, node_id=BOB.node_id)
     with pytest.raises(InvalidSignatureError):
         verify_node_announcement(forged)
 

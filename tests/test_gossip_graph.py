@@ -46,14 +46,14 @@ def graph() -> ChannelGraph:
     return ChannelGraph(CHAIN)
 
 
-def _node_announcement(party: Party, timestamp: int = NOW, **kwargs: object) -> NodeAnnouncement:
+def _node_announcement(party: Party, timestamp: int = NOW, alias: str = "") -> NodeAnnouncement:
     return build_node_announcement(
         node_secret=party.node_secret,
         node_id=party.node_id,
         timestamp=timestamp,
         features=Features(),
-        **kwargs,
-    )  # type: ignore[arg-type]
+        alias=alias,
+    )
 
 
 # -- channel_announcement -------------------------------------------------------------------------------

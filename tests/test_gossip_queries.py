@@ -68,7 +68,7 @@ M = TypeVar("M", bound=Message)
 def _wire(msg: M) -> M:
     decoded = decode_message(encode_message(msg))
     assert type(decoded) is type(msg)
-    return decoded  # type: ignore[return-value]
+    return decoded
 
 
 @functools.cache
