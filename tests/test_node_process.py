@@ -48,7 +48,8 @@ def test_node_process_serves_a_peer_and_exits_cleanly_on_signal(tmp_path: Path, 
     async def scenario() -> None:
         process, ready = await _start(tmp_path / "node")
         try:
-            assert set(ready) == {"id", "address", "network", "pid"}
+            assert set(ready) == {"id", "address", "network", "pid", "rpc"}
+            assert ready["rpc"] is None  # no --chain: no wallet, channels or JSON-RPC
             assert ready["network"] == "regtest"
             assert ready["pid"] == process.pid
             host, port = str(ready["address"]).rsplit(":", 1)

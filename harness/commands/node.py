@@ -1,7 +1,10 @@
 """`boltcheck node`: run the reference node as a process.
 
 It creates or loads the node key in --data-dir, listens, and when ready prints one JSON line on stdout:
-{"id": ..., "address": "127.0.0.1:PORT", "network": "regtest", "pid": N}. SIGTERM or SIGINT stops it
+{"id": ..., "address": "127.0.0.1:PORT", "network": "regtest", "pid": N, "rpc": "<data-dir>/lightning-rpc"}.
+With --chain URL (a `boltcheck chain` or bitcoind RPC URL, credentials in the URL or --chain-cookie), the node
+has its wallet, channels and payments, and serves Core Lightning's JSON-RPC on the unix socket named in "rpc".
+Without --chain it is a connection-level node only ("rpc" is null). SIGTERM, SIGINT or the `stop` RPC stop it
 cleanly (exit code 0). Logs go to stderr and never include secrets.
 """
 
@@ -16,8 +19,11 @@ import signal
 import sys
 from pathlib import Path
 
-from reference_node.node import Network, Node, NodeConfig
+from reference_node.chain_source import BitcoindChainSource, ChainSourceError, RpcEndpoint
+from reference_node.faults import Faults, UnknownDefect, UnsupportedDefect
+from reference_node.node import LightningNode, Network, Node, NodeConfig
 from reference_node.nodekey import Entropy, NodeKeyError, load_or_create_node_key
+from reference_node.rpc import RPC_FILE, RpcServer
 
 log = logging.getLogger("boltcheck.node")
 
@@ -45,6 +51,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--seed",
         help="derive the node key (on creation) and every random choice from this seed, so a run replays",
     )
+    parser.add_argument(
+        "--chain",
+        metavar="URL",
+        help="bitcoind-compatible RPC URL (`boltcheck chain` or bitcoind), http://user:password@host:port "
+        "or with --chain-cookie; enables wallet, channels, payments and the JSON-RPC",
+    )
+    parser.add_argument("--chain-cookie", type=Path, help="the chain's .cookie file (user:password)")
+    parser.add_argument(
+        "--defect",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a deliberate defect (reference_node.faults)",
+    )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     parser.set_defaults(func=run)
 
@@ -71,31 +91,70 @@ def run(args: argparse.Namespace) -> int:
     except NodeKeyError as exc:
         print(f"boltcheck node: {exc}", file=sys.stderr)
         return 1
-    network = Network(args.network)
-    node = Node(key, NodeConfig(network=network), Entropy(seed))
-    return asyncio.run(_serve(node, host, port))
+    config = NodeConfig(network=Network(args.network))
+    if args.chain is None:
+        return asyncio.run(_serve(Node(key, config, Entropy(seed)), host, port))
+    try:
+        faults = Faults.parse(args.defect)
+        faults.check_applicable()
+        chain = BitcoindChainSource(RpcEndpoint.parse(args.chain, args.chain_cookie))
+    except (UnknownDefect, UnsupportedDefect, ChainSourceError) as exc:
+        print(f"boltcheck node: {exc}", file=sys.stderr)
+        return 2
+    lightning = LightningNode(key, chain, args.data_dir, config, Entropy(seed), faults)
+    return asyncio.run(_serve_lightning(lightning, host, port))
 
 
-async def _serve(node: Node, host: str, port: int) -> int:
+def _ready_line(node: Node, host: str, port: int, rpc: Path | None) -> None:
+    ready = {
+        "id": node.node_id.hex(),
+        "address": f"{host}:{port}",
+        "network": node.config.network.value,
+        "pid": os.getpid(),
+        "rpc": None if rpc is None else str(rpc),
+    }
+    sys.stdout.write(json.dumps(ready) + "\n")
+    sys.stdout.flush()
+    log.info("node %s listening on %s:%d (%s)", ready["id"], host, port, ready["network"])
+
+
+def _stop_event() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+async def _serve(node: Node, host: str, port: int) -> int:
+    stop = _stop_event()
     try:
         bound_host, bound_port = await node.start(host, port)
     except OSError as exc:
         print(f"boltcheck node: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
         return 1
-    ready = {
-        "id": node.node_id.hex(),
-        "address": f"{bound_host}:{bound_port}",
-        "network": node.config.network.value,
-        "pid": os.getpid(),
-    }
-    sys.stdout.write(json.dumps(ready) + "\n")
-    sys.stdout.flush()
-    log.info("node %s listening on %s:%d (%s)", ready["id"], bound_host, bound_port, ready["network"])
+    _ready_line(node, bound_host, bound_port, None)
     await stop.wait()
     log.info("stopping")
     await node.stop()
+    return 0
+
+
+async def _serve_lightning(lightning: LightningNode, host: str, port: int) -> int:
+    stop = _stop_event()
+    try:
+        bound_host, bound_port = await lightning.start(host, port)
+    except OSError as exc:
+        print(f"boltcheck node: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+        return 1
+    except ChainSourceError as exc:
+        print(f"boltcheck node: chain: {exc}", file=sys.stderr)
+        return 1
+    rpc = RpcServer(lightning, lightning.data_dir / RPC_FILE, stop.set)
+    await rpc.start()
+    _ready_line(lightning.node, bound_host, bound_port, rpc.socket_path)
+    await stop.wait()
+    log.info("stopping")
+    await rpc.close()
+    await lightning.stop()
     return 0
