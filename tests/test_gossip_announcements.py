@@ -216,3 +216,17 @@ def test_checksum_is_crc32c_of_the_bytes_without_signature_and_timestamp() -> No
     # payload: signature 64 | chain_hash 32 | short_channel_id 8 | timestamp 4 | rest
     expected = crc32c.value(raw[2 + 64 : 2 + 64 + 40] + raw[2 + 64 + 44 :])
     assert channel_update_checksum(update(ALICE, BOB, SCID)) == expected
+
+
+def _flip_s(compact: bytes) -> bytes:
+    order = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+    return compact[:32] + (order - int.from_bytes(compact[32:], "big")).to_bytes(32, "big")
+
+
+def test_a_relayer_flipping_s_keeps_the_gossip_signature_valid() -> None:
+    msg = update(ALICE, BOB, SCID)
+    flipped = dataclasses.replace(msg, signature=_flip_s(msg.signature))
+    assert flipped.signature != msg.signature
+    verify_channel_update(flipped, ALICE.node_id)
+    ann = announce(ALICE, BOB, SCID)
+    verify_channel_announcement(dataclasses.replace(ann, node_signature_1=_flip_s(ann.node_signature_1)))

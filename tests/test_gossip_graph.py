@@ -345,3 +345,12 @@ def test_load_rejects_a_corrupt_snapshot(chain: FakeChain) -> None:
     dumped["channels"][0]["announcement"] = "0102"
     with pytest.raises(GraphFormatError):
         load_graph(dumped)
+
+
+def test_same_update_with_flipped_s_is_a_plain_duplicate(announced: ChannelGraph) -> None:
+    msg = update(ALICE, BOB, SCID)
+    assert announced.receive_channel_update(msg, now=NOW).accepted
+    order = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+    s = int.from_bytes(msg.signature[32:], "big")
+    flipped = dataclasses.replace(msg, signature=msg.signature[:32] + (order - s).to_bytes(32, "big"))
+    assert announced.receive_channel_update(flipped, now=NOW).reason == IgnoreReason.SAME_TIMESTAMP

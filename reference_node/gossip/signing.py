@@ -40,10 +40,28 @@ def sign(secret: bytes, digest: bytes) -> bytes:
     return der_to_compact(sign_digest(secret, digest))
 
 
+# secp256k1 group order.
+_CURVE_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def _low_s(compact_signature: bytes) -> bytes:
+    """(r, s) with s replaced by n - s when s is high. BOLT 7 (channel_update rationale): "ECDSA signatures
+    are malleable. So, an intermediate node ... can rebroadcast it just by changing the `s` component of
+    signature with `-s`". Unlike BOLT 2's transaction signatures, gossip has no LOW-S rule, so both forms
+    are valid; libsecp256k1 verifies only the low-S one."""
+    s = int.from_bytes(compact_signature[32:], "big")
+    if s <= _CURVE_ORDER // 2:
+        return compact_signature
+    return compact_signature[:32] + (_CURVE_ORDER - s).to_bytes(32, "big")
+
+
 def signature_valid(pubkey: bytes, compact_signature: bytes, digest: bytes) -> bool:
-    """True iff the compact signature verifies; a malformed signature or key is simply invalid."""
+    """True iff the compact signature verifies (in either s form); a malformed signature or key is simply
+    invalid."""
+    if len(compact_signature) != 64:
+        return False
     try:
-        return verify_digest(pubkey, compact_to_der(compact_signature), digest)
+        return verify_digest(pubkey, compact_to_der(_low_s(compact_signature)), digest)
     except SignatureError:
         return False
 
