@@ -11,6 +11,8 @@ import io
 import pytest
 from coincurve import PublicKey
 from coincurve.ecdsa import cdata_to_der, deserialize_compact
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reference_node.gossip.addresses import AddressDescriptor
 from reference_node.gossip.announcements import (
@@ -32,6 +34,7 @@ from reference_node.gossip.signing import (
 )
 from reference_node.wire import (
     ChannelAnnouncement,
+    ChannelUpdate,
     NodeAnnouncement,
     ShortChannelId,
     decode_message,
@@ -230,3 +233,28 @@ def test_a_relayer_flipping_s_keeps_the_gossip_signature_valid() -> None:
     verify_channel_update(flipped, ALICE.node_id)
     ann = announce(ALICE, BOB, SCID)
     verify_channel_announcement(dataclasses.replace(ann, node_signature_1=_flip_s(ann.node_signature_1)))
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    timestamp=st.integers(1, 0xFFFFFFFF),
+    cltv=st.integers(0, 0xFFFF),
+    htlc_min=st.integers(0, 10**9),
+    extra=st.integers(0, 10**9),
+    base=st.integers(0, 0xFFFFFFFF),
+    ppm=st.integers(0, 0xFFFFFFFF),
+    disabled=st.booleans(),
+    swap=st.booleans(),
+)
+def test_any_signed_update_survives_the_wire_and_verifies_for_its_origin_only(
+    timestamp: int, cltv: int, htlc_min: int, extra: int, base: int, ppm: int, disabled: bool, swap: bool
+) -> None:
+    origin, other = (BOB, ALICE) if swap else (ALICE, BOB)
+    chosen = policy(cltv=cltv, base=base, ppm=ppm, htlc_min=htlc_min, htlc_max=htlc_min + extra)
+    msg = update(origin, other, SCID, timestamp=timestamp, channel_policy=chosen, disabled=disabled)
+    received = decode_message(encode_message(msg))
+    assert isinstance(received, ChannelUpdate) and received == msg
+    verify_channel_update(received, origin.node_id)
+    assert update_disabled(received) == disabled
+    with pytest.raises(InvalidSignatureError):
+        verify_channel_update(received, other.node_id)

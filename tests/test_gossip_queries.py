@@ -312,3 +312,33 @@ def test_an_empty_graph_syncs_from_a_full_one_through_queries() -> None:
                 assert empty.receive_node_announcement(received).accepted
     assert list(empty.channels()) == [type(c)(**{**c.__dict__, "received_at": NOW}) for c in full.channels()]
     assert list(empty.nodes()) == list(full.nodes())
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(flags=st.lists(st.integers(0, 0b11111), min_size=len(SCIDS), max_size=len(SCIDS)))
+def test_replies_follow_each_query_flag_exactly(flags: list[int]) -> None:
+    graph = _graph_with_nodes()
+    replies = answer_query_short_channel_ids(graph, _query(list(SCIDS), flags))
+    expected: list[Message] = []
+    nodes: list[bytes] = []
+    for scid, flag in zip(SCIDS, flags, strict=True):
+        record = graph.channel(scid)
+        assert record is not None and record.announcement is not None
+        if flag & QueryFlag.CHANNEL_ANNOUNCEMENT:
+            expected.append(record.announcement)
+        for bit, stored in (
+            (QueryFlag.CHANNEL_UPDATE_NODE_1, record.updates[0]),
+            (QueryFlag.CHANNEL_UPDATE_NODE_2, record.updates[1]),
+        ):
+            if flag & bit and stored is not None:
+                expected.append(stored)
+        for bit, node_id in (
+            (QueryFlag.NODE_ANNOUNCEMENT_NODE_1, record.node_id_1),
+            (QueryFlag.NODE_ANNOUNCEMENT_NODE_2, record.node_id_2),
+        ):
+            known = graph.node(node_id)
+            if flag & bit and known is not None and node_id not in nodes:
+                nodes.append(node_id)
+    expected.extend(n.announcement for n in (graph.node(i) for i in nodes) if n is not None)
+    expected.append(ReplyShortChannelIdsEnd(CHAIN, 1))
+    assert replies == expected
