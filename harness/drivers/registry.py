@@ -51,6 +51,11 @@ def _load_builtin() -> None:
     from harness.drivers.reference import ReferenceDriver, ScriptedPeerSession
 
     _DRIVERS.setdefault("reference", ReferenceDriver.from_setup)
+    # cln and lnd: launched (process, docker) or attached per LaunchOptions (harness/launchers/)
+    from harness.launchers.session import cln_driver_factory, lnd_driver_factory
+
+    _DRIVERS.setdefault("cln", cln_driver_factory)
+    _DRIVERS.setdefault("lnd", lnd_driver_factory)
     _PEERS.setdefault(SCRIPTED, ScriptedPeerSession.from_setup)
     from harness.drivers import electrum
 
