@@ -303,6 +303,15 @@ def payment_from_pay_error(error: ClnRpcError, payment_hash: bytes) -> PaymentRe
     return PaymentResult(payment_hash, False, None, f"{error.code}: {error.message}")
 
 
+def p2p_from_getinfo(obj: Mapping[str, Any]) -> tuple[str, int]:
+    """Where an attached lightningd listens for peers: its first IP binding (or announced address)."""
+    for key in ("binding", "address"):
+        for entry in obj.get(key, []):
+            if entry.get("type") in ("ipv4", "ipv6") and "port" in entry:
+                return str(entry["address"]), int(entry["port"])
+    raise ClnResponseError("getinfo lists no IP binding: lightningd does not listen for peers")
+
+
 def getinfo_ready(obj: Mapping[str, Any]) -> bool:
     """lightningd answers getinfo while still catching up: these warnings say it is not synced yet."""
     return "warning_bitcoind_sync" not in obj and "warning_lightningd_sync" not in obj
@@ -327,7 +336,7 @@ class ClnDriver(NodeDriver):
         self,
         handle: NodeHandle,
         rpc: ClnRpcEndpoint,
-        p2p: tuple[str, int],
+        p2p: tuple[str, int] | None,
         *,
         developer: bool,
         route_peer: Callable[[NodeAddress], NodeAddress] | None = None,
@@ -335,7 +344,7 @@ class ClnDriver(NodeDriver):
     ) -> None:
         self.handle = handle
         self.rpc = ClnRpc(rpc)
-        self.p2p = p2p
+        self.p2p = p2p  # None (attached): learned from getinfo's bindings at start
         self.developer = developer  # dev-fail (force close) needs lightningd --developer
         self.route_peer = route_peer or (lambda address: address)
         self.ready_timeout_s = ready_timeout_s
@@ -351,6 +360,8 @@ class ClnDriver(NodeDriver):
 
         info = await poll_until(synced, self.handle, self.ready_timeout_s, "getinfo without sync warnings")
         self._node_id = bytes.fromhex(info["id"])
+        if self.p2p is None:
+            self.p2p = p2p_from_getinfo(info)
 
     async def stop(self) -> None:
         if not self.handle.owns_node:
@@ -368,6 +379,8 @@ class ClnDriver(NodeDriver):
 
     @property
     def address(self) -> NodeAddress:
+        if self.p2p is None:
+            raise DriverError(f"{self.handle.name}: not started")
         host, port = self.p2p
         return NodeAddress(self.node_id, host, port)
 

@@ -287,6 +287,17 @@ def node_info_from_getinfo(obj: Mapping[str, Any]) -> NodeInfo:
         raise LndResponseError(f"getinfo: no {exc.args[0]!r} field") from None
 
 
+def p2p_from_getinfo(obj: Mapping[str, Any], rest_host: str) -> tuple[str, int]:
+    """Where an attached lnd listens for peers: its first URI (pubkey@host:port), else lnd's default
+    port 9735 on the REST host (lnd lists URIs only for external IPs)."""
+    for uri in obj.get("uris", []):
+        _pubkey, _, hostport = str(uri).partition("@")
+        host, _, port = hostport.rpartition(":")
+        if host and port.isdigit():
+            return host.strip("[]"), int(port)
+    return rest_host, 9735
+
+
 def getinfo_ready(obj: Mapping[str, Any]) -> bool:
     return bool(obj.get("synced_to_chain", False))
 
@@ -413,7 +424,7 @@ class LndDriver(NodeDriver):
         handle: NodeHandle,
         rest_url: str,
         credentials: CredentialsSource,
-        p2p: tuple[str, int],
+        p2p: tuple[str, int] | None,
         *,
         route_peer: Callable[[NodeAddress], NodeAddress] | None = None,
         ready_timeout_s: float = READY_TIMEOUT_S,
@@ -421,7 +432,7 @@ class LndDriver(NodeDriver):
         self.handle = handle
         self.rest_url = rest_url
         self.credentials = credentials
-        self.p2p = p2p
+        self.p2p = p2p  # None (attached): learned from getinfo's uris at start
         self.route_peer = route_peer or (lambda address: address)
         self.ready_timeout_s = ready_timeout_s
         self._rest: LndRest | None = None
@@ -444,6 +455,8 @@ class LndDriver(NodeDriver):
 
         info = await poll_until(synced, self.handle, self.ready_timeout_s, "getinfo synced_to_chain")
         self._node_id = bytes.fromhex(info["identity_pubkey"])
+        if self.p2p is None:
+            self.p2p = p2p_from_getinfo(info, self.rest.host)
 
     async def stop(self) -> None:
         if not self.handle.owns_node:
@@ -463,6 +476,8 @@ class LndDriver(NodeDriver):
 
     @property
     def address(self) -> NodeAddress:
+        if self.p2p is None:
+            raise DriverError(f"{self.handle.name}: not started")
         host, port = self.p2p
         return NodeAddress(self.node_id, host, port)
 

@@ -94,6 +94,7 @@ class ClnSettings:
     bitcoin_cli: str | None = None  # bcli shells out to bitcoin-cli; None: the one on PATH
     developer: bool = True  # dev-bitcoind-poll and dev-fail need developer mode
     log_file: str = "log"
+    rpc_file: str | None = None  # a short path: unix socket paths are limited to ~108 bytes
 
 
 def cln_config(settings: ClnSettings) -> str:
@@ -115,6 +116,8 @@ def cln_config(settings: ClnSettings) -> str:
     ]
     if settings.bitcoin_cli is not None:
         lines.append(f"bitcoin-cli={settings.bitcoin_cli}")
+    if settings.rpc_file is not None:
+        lines.append(f"rpc-file={settings.rpc_file}")
     if settings.developer:
         lines += ["developer", "dev-bitcoind-poll=1", "dev-fast-gossip"]
     return "\n".join(lines) + "\n"
