@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reference_node.gossip.announcements import ChannelPolicy, build_node_announcement
-from reference_node.gossip.errors import RouteNotFoundError
+from reference_node.gossip.errors import RouteIndexError, RouteNotFoundError
 from reference_node.gossip.graph import ChannelGraph
 from reference_node.gossip.mission_control import MissionControl
 from reference_node.gossip.mpp import split_payment
@@ -206,3 +206,9 @@ def test_amount_larger_than_any_channel_is_split() -> None:
 def test_split_gives_up_when_the_total_capacity_is_too_small() -> None:
     with pytest.raises(RouteNotFoundError):
         split_payment(_parallel([300_000, 300_000]), _request(1_000_000))
+
+
+def test_failure_attributed_outside_the_route_is_refused() -> None:
+    route = find_route(_diamond(), _request())
+    with pytest.raises(RouteIndexError):
+        MissionControl().learn_from_failure(route, 2, FailureCode.temporary_channel_failure, now=NOW)

@@ -76,5 +76,9 @@ class GraphFormatError(GossipError):
     """A dumped graph cannot be loaded."""
 
 
+class RouteIndexError(GossipError):
+    """A failure is attributed to a hop index that is not in the route."""
+
+
 class RouteNotFoundError(GossipError):
     """No route satisfies the amount, limits and exclusions."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reference_node.gossip.announcements import ChannelPolicy
+from reference_node.gossip.errors import RouteIndexError
 from reference_node.gossip.route import Route
 from reference_node.gossip.signing import channel_update_digest, signature_valid
 from reference_node.onion.failure_messages import FailureCode, FailureFlag, FailureMessage
@@ -103,6 +104,8 @@ class MissionControl:
         - failures from the final node (e.g. incorrect_or_unknown_payment_details, mpp_timeout): nothing in
           the graph: the payment, not the route, failed.
         """
+        if not 0 <= erring_index < len(route.hops):
+            raise RouteIndexError(f"erring hop {erring_index} is not in a route of {len(route.hops)} hops")
         nodes = route.node_ids()
         erring_node = nodes[erring_index + 1]
         is_final = erring_index == len(route.hops) - 1
@@ -151,8 +154,10 @@ def policy_from_failure(
     UPDATE flag, no or malformed update, another channel, a bad signature, or not more recent."""
     if not failure.code & FailureFlag.UPDATE or failure.channel_update is None:
         return None
-    if erring_index + 1 >= len(route.hops):
-        return None
+    if not 0 <= erring_index < len(route.hops):
+        raise RouteIndexError(f"erring hop {erring_index} is not in a route of {len(route.hops)} hops")
+    if erring_index + 1 == len(route.hops):
+        return None  # the final node has no outgoing channel
     update = _decode_failure_update(failure.channel_update)
     erring_node = route.node_ids()[erring_index + 1]
     edge = route.edges[erring_index + 1]
