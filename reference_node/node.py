@@ -554,7 +554,7 @@ class LightningNode:
                 channel_type or ChannelType(),
                 announce,
                 feerate_per_kw,
-                self.node.entropy.random_bytes("temporary_channel_id"),
+                self.node.entropy.random_bytes(f"temporary_channel_id/{self.store.next_counter('open')}"),
             )
         except ChannelCommandError as exc:
             raise ChannelOpenFailed(str(exc)) from exc

@@ -82,8 +82,10 @@ class PaymentService:
     ) -> InvoiceRow:
         if self.store.invoice_by_label(label) is not None:
             raise PaymentError(f"Duplicate label '{label}'")
-        preimage = self._entropy.random_bytes("invoice-preimage")
-        payment_secret = self._entropy.random_bytes("invoice-secret")
+        # a persistent counter in the label: a seeded node restarted never reuses a preimage
+        index = self.store.next_counter("invoice")
+        preimage = self._entropy.random_bytes(f"invoice-preimage/{index}")
+        payment_secret = self._entropy.random_bytes(f"invoice-secret/{index}")
         payment_hash = hashlib.sha256(preimage).digest()
         now = int(time.time())
         expiry = expiry_s if expiry_s is not None else DEFAULT_INVOICE_EXPIRY_S
