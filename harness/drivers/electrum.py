@@ -407,9 +407,13 @@ class ElectrumDriver(NodeDriver):
         self._peer_addresses[peer.node_id] = peer
 
         async def initialized() -> bool:
-            return any(
-                p["node_id"] == peer.node_id.hex() and p["initialized"] for p in await self.list_peers()
-            )
+            listed = [p for p in await self.list_peers() if p["node_id"] == peer.node_id.hex()]
+            if not listed:
+                # add_peer registers the peer before it returns: gone means Electrum dropped the connection.
+                raise DriverError(
+                    f"{self.config.name}: Electrum dropped {peer} before init; see {self.log_path}"
+                )
+            return bool(listed[0]["initialized"])
 
         await self.wait_until(initialized, timeout_s, f"init exchanged with {peer.node_id.hex()}")
 
