@@ -185,10 +185,10 @@ def test_a_defect_target_is_skipped_until_the_reference_node_has_defects(
 
 
 def test_an_unregistered_implementation_is_skipped(scenario: Scenario, tmp_path: Path) -> None:
-    settings = RunSettings(target=TargetSpec("lnd"), seed=1, workdir=tmp_path)
+    settings = RunSettings(target=TargetSpec("nonesuch"), seed=1, workdir=tmp_path)
     result = asyncio.run(run_scenario(scenario, settings))
     assert result.status is Status.SKIP
-    assert "no lnd driver is registered" in result.reason
+    assert "no nonesuch driver is registered" in result.reason
 
 
 def test_seeds_are_deterministic_and_recorded(
