@@ -62,7 +62,7 @@ from reference_node.transport import TransportError, accept, connect
 from reference_node.transport.connection import DEFAULT_HANDSHAKE_TIMEOUT_S
 from reference_node.wallet import Wallet
 from reference_node.wire import FeatureError, Init, InitTlvs, NetworksTlv
-from reference_node.wire.features import Features, check_init_features
+from reference_node.wire.features import Feature, Features, check_init_features
 
 log = logging.getLogger(__name__)
 
@@ -365,7 +365,19 @@ class Node:
 
 # -- the node with channels, payments, wallet, store and chain -----------------------------------------------
 
-WATCH_TIMEOUT_S = 1.0  # long-poll length of one wait for a block (bounds how long stop() waits)
+WATCH_TIMEOUT_S = 1.0
+
+# What a node with channels and payments announces in `init` (BOLT 9): what the channel, onion and invoice
+# code implements.
+LIGHTNING_FEATURES = Features.of(
+    required=(
+        Feature.var_onion_optin,
+        Feature.option_static_remotekey,
+        Feature.payment_secret,
+        Feature.option_channel_type,
+    ),
+    optional=(Feature.option_data_loss_protect, Feature.option_anchors, Feature.option_shutdown_anysegwit),
+)  # long-poll length of one wait for a block (bounds how long stop() waits)
 
 
 class ChannelOpenFailed(Exception):
@@ -407,7 +419,7 @@ class LightningNode:
         self.alias = alias
         self.faults = faults or Faults()
         self.faults.check_applicable()
-        self.node = Node(key, config, entropy)
+        self.node = Node(key, config or NodeConfig(features=LIGHTNING_FEATURES), entropy)
         data_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(data_dir / "node.sqlite3")
         node_seed = hmac.new(key.private_key.secret, b"boltcheck/node-seed", hashlib.sha256).digest()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from reference_node.chain_source import BitcoindChainSource, ChainSourceError, RpcEndpoint
 from reference_node.faults import Faults, UnknownDefect, UnsupportedDefect
-from reference_node.node import LightningNode, Network, Node, NodeConfig
+from reference_node.node import LIGHTNING_FEATURES, LightningNode, Network, Node, NodeConfig
 from reference_node.nodekey import Entropy, NodeKeyError, load_or_create_node_key
 from reference_node.rpc import RPC_FILE, RpcServer
 
@@ -92,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"boltcheck node: {exc}", file=sys.stderr)
         return 1
     config = NodeConfig(network=Network(args.network))
+    if args.chain is not None:
+        config = NodeConfig(network=Network(args.network), features=LIGHTNING_FEATURES)
     if args.chain is None:
         return asyncio.run(_serve(Node(key, config, Entropy(seed)), host, port))
     try:
