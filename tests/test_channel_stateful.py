@@ -13,12 +13,16 @@ import hypothesis.strategies as st
 from hypothesis import HealthCheck, event, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from reference_node.bitcoin.tx import Tx
 from reference_node.channel import ChannelState, Side
 from reference_node.channel import errors as e
 from reference_node.channel.ledger import UpdateKind
 from reference_node.channel.params import Policy
 from reference_node.channel.revocation import remote_secret
+from tests.kernel_check import kernel_accepts
 from tests.test_channel_support import (
+    P2WPKH_A,
+    P2WPKH_B,
     REGTEST_CHAIN_HASH,
     ChannelPair,
     SideState,
@@ -151,6 +155,50 @@ class ChannelPairMachine(RuleBasedStateMachine):
             assert peer.channel.ledger.remote_ctn == holder.channel.ledger.local_ctn
             for n in range(holder.channel.ledger.local_ctn):
                 assert remote_secret(peer.channel.data, n) == holder.signer.per_commitment_secret(n)
+
+    def teardown(self) -> None:
+        """Settle every HTLC, close cooperatively, and check the closing transaction spends the funding
+        output (Bitcoin Core's interpreter) and pays each side its balance minus the agreed fee."""
+        if not hasattr(self, "pair") or self.pair.a.channel.state is not ChannelState.NORMAL:
+            return
+        pair = self.pair
+        self.sync()
+        for _ in range(10):
+            for side in (pair.a, pair.b):
+                ledger = side.channel.ledger
+                for update in list(ledger.updates):
+                    if (
+                        update.kind is UpdateKind.ADD
+                        and update.proposer is Side.REMOTE
+                        and ledger.find_removal(Side.REMOTE, update.htlc_id) is None
+                        and ledger.settled(update)
+                    ):
+                        actions = side.channel.fulfill_htlc(
+                            update.htlc_id, self.preimages[update.payment_hash]
+                        )
+                        pair.apply(side, actions)
+            self.sync()
+            if not pair.a.channel.ledger.updates:
+                break
+        assert not pair.a.channel.ledger.updates
+        balances = pair.a.channel.balances_msat()
+        pair.apply(pair.b, pair.b.channel.shutdown())
+        pair.pump()
+        for side in (pair.a, pair.b):
+            assert side.channel.state is ChannelState.CLOSING_BROADCAST, side.channel.data.failure
+        closing = [b for b in pair.a.broadcasts if "closing" in b.description]
+        assert pair.funding_tx is not None
+        funding = pair.funding_tx.outputs[0]
+        tx = Tx.parse(closing[-1].tx)
+        assert kernel_accepts(funding.script_pubkey, funding.amount_sat, tx)
+        paid = {o.script_pubkey: o.amount_sat for o in tx.outputs}
+        fee_sat = pair.a.channel.data.closing.last_sent_fee_satoshis
+        assert fee_sat is not None
+        # the funder (A) pays the fee; each output is the balance rounded down (dust outputs dropped)
+        a_expected = balances[0] // 1000 - fee_sat
+        b_expected = balances[1] // 1000
+        assert paid.get(P2WPKH_A, 0) in (a_expected, 0)
+        assert paid.get(P2WPKH_B, 0) in (b_expected, 0)
 
     # -- invariants --------------------------------------------------------------------------------
 

@@ -187,6 +187,7 @@ class Channel(SimpleCloseMixin):
         channel = cls(data, signer, policy)
         if data.ledger is not None:
             data.ledger.drop_uncommitted_remote()
+            data.ledger.compact()  # states persisted by older code may hold settled entries
         return channel
 
     # -- input: peer messages --------------------------------------------------------------------------------

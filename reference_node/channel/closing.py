@@ -198,6 +198,8 @@ class ClosingMixin(ReestablishMixin):
     def _on_closing_signed(self, msg: ClosingSigned) -> None:
         d = self.data
         c = d.closing
+        if d.state is ChannelState.SHUTTING_DOWN:
+            self._check_closing_ready()
         if d.state is not ChannelState.NEGOTIATING_CLOSING:
             raise e.UnexpectedMessage(f"closing_signed in state {d.state.value}")
         if msg.fee_satoshis > self._funder_balance_sat():

@@ -109,6 +109,8 @@ class SimpleCloseMixin(ClosingMixin):
     def _require_simple_close(self, name: str) -> None:
         if not self.data.features.option_simple_close:
             raise e.UnexpectedMessage(f"{name} without option_simple_close")
+        if self.data.state is ChannelState.SHUTTING_DOWN:
+            self._check_closing_ready()
         if self.data.state not in (ChannelState.NEGOTIATING_CLOSING, ChannelState.CLOSING_BROADCAST):
             raise e.UnexpectedMessage(f"{name} in state {self.data.state.value}")
 

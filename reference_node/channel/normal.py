@@ -9,7 +9,7 @@ from coincurve import PrivateKey
 
 from reference_node.channel import errors as e
 from reference_node.channel import fees
-from reference_node.channel.actions import HtlcFailed, HtlcFulfilled, HtlcReceived, HtlcResolved
+from reference_node.channel.actions import Action, HtlcFailed, HtlcFulfilled, HtlcReceived, HtlcResolved
 from reference_node.channel.establish import EstablishMixin
 from reference_node.channel.ledger import REMOVALS, LedgerView, LoggedUpdate, UpdateKind
 from reference_node.channel.messages import (
@@ -384,9 +384,10 @@ class NormalMixin(EstablishMixin):
         self.data.remote_commitment_signature = msg.signature
         self.data.remote_htlc_signatures = list(msg.htlc_signature)
         self.data.commitment_signed_after_revoke = False
+        events = self._settle()
         self._persist()
         self._send(self._revoke_and_ack_message())
-        self._after_commitment_change()
+        self._after_commitment_change(events)
 
     def _revoke_and_ack_message(self) -> RevokeAndAck:
         ctn = self.ledger.local_ctn
@@ -417,12 +418,15 @@ class NormalMixin(EstablishMixin):
         ledger.remote_pending = False
         d.remote_current_point = d.remote_next_point
         d.remote_next_point = msg.next_per_commitment_point
+        events = self._settle()
         self._persist()
-        self._after_commitment_change()
+        self._after_commitment_change(events)
 
-    def _after_commitment_change(self) -> None:
-        """Report what became irrevocable, fold what is settled, then move the channel on."""
+    def _settle(self) -> list[Action]:
+        """After a commitment change: mark what became irrevocable and fold what is settled, BEFORE the state
+        is persisted (so a restored channel is as compact as the live one); returns the events to report."""
         ledger = self.ledger
+        events: list[Action] = []
         for update in ledger.updates:
             if (
                 update.kind is UpdateKind.ADD
@@ -431,7 +435,7 @@ class NormalMixin(EstablishMixin):
                 and ledger.settled(update)
             ):
                 update.reported = True
-                self._emit(
+                events.append(
                     HtlcReceived(
                         update.htlc_id,
                         update.amount_msat,
@@ -442,10 +446,9 @@ class NormalMixin(EstablishMixin):
                         self._incoming_dust_exposure_exceeded(update),
                     )
                 )
-        for removal in ledger.compact():
-            removal_update, add = removal
+        for removal_update, add in ledger.compact():
             if add.proposer is Side.LOCAL and removal_update.kind is not UpdateKind.FULFILL:
-                self._emit(
+                events.append(
                     HtlcFailed(
                         add.htlc_id,
                         add.payment_hash,
@@ -454,11 +457,17 @@ class NormalMixin(EstablishMixin):
                         removal_update.sha256_of_onion,
                     )
                 )
-            self._emit(
+            events.append(
                 HtlcResolved(
                     add.htlc_id, add.proposer is Side.LOCAL, removal_update.kind is UpdateKind.FULFILL
                 )
             )
+        return events
+
+    def _after_commitment_change(self, events: list[Action]) -> None:
+        """Report the events, then move the channel on (shutdown progress, pending signatures)."""
+        for event in events:
+            self._emit(event)
         self._on_commitments_settled()
         self._auto_commit()
 
