@@ -1,8 +1,9 @@
 """The reference node in-process: `ReferenceDriver` (a NodeDriver) and `ScriptedPeerSession` (a
-PeerSession over reference_node.scripted_peer.ScriptedPeer).
+PeerSession over reference_node.scripted_peer.ScriptedPeer), plus `EmbeddedChainSource`, the adapter that
+lets the node (which never imports the harness) use the harness's EmbeddedChain.
 
-Channel, invoice and on-chain operations raise UnsupportedOperation until the reference node's channel
-state machine and wallet are wired in; scenarios needing them are reported as skipped with that reason.
+Channel, invoice and on-chain operations need the scenario's EmbeddedChain (`setup.chain`); without it they
+raise UnsupportedOperation and the scenario is reported as skipped with that reason.
 """
 
 from __future__ import annotations
@@ -26,22 +27,38 @@ from harness.drivers.base import (
     NodeDriver,
     NodeInfo,
     OpenChannelOptions,
+    OutPoint,
     PaymentResult,
     UnsupportedOperation,
+    WaitTimeout,
 )
 from harness.drivers.peer import Direction, ExpectationFailed, PeerSession, ReceivedMessage, TraceEntry
 from harness.drivers.registry import NodeSetup
 from harness.scenarios.fields import build_complete, mismatches
 from reference_node.chain_source import FEERATE_FLOOR_PER_KW, ChainBlock, TxBroadcastRejected, parse_block
-from reference_node.node import Network, Node, NodeConfig, NodeNotStarted, PeerConnectFailed
+from reference_node.channel import ChannelState as RefChannelState
+from reference_node.channel import ChannelType
+from reference_node.faults import Faults, UnknownDefect, UnsupportedDefect
+from reference_node.node import (
+    LIGHTNING_FEATURES,
+    ChannelOpenFailed,
+    LightningNode,
+    Network,
+    Node,
+    NodeConfig,
+    NodeNotStarted,
+    PeerConnectFailed,
+)
 from reference_node.nodekey import Entropy, NodeKey
+from reference_node.payments.channels import ChannelCommandError, ChannelSlot, scid_text
+from reference_node.payments.service import PaymentError
 from reference_node.scripted_peer import KEEPALIVE, ScriptedPeer, ScriptExpectationFailed
 from reference_node.scripted_peer import TraceDirection as PeerTraceDirection
+from reference_node.store import PaymentStatus
 from reference_node.wire import message_to_fields
 from reference_node.wire.features import Features
 
-_CHANNELS_MISSING = "the reference node's channel state machine is not wired into the driver yet"
-_WALLET_MISSING = "the reference node has no on-chain wallet wired into the driver yet"
+_CHANNELS_MISSING = "the scenario gave the reference node no EmbeddedChain (setup.chain)"
 
 
 class EmbeddedChainSource:
@@ -89,16 +106,41 @@ def _option_hex(options: Mapping[str, Any], key: str) -> bytes:
         raise DriverError(f"node option {key!r}: not hex: {exc}") from exc
 
 
+_NORMALIZED: dict[RefChannelState, ChannelState] = {
+    RefChannelState.OPENER_INIT: ChannelState.OPENING,
+    RefChannelState.OPEN_CHANNEL_SENT: ChannelState.OPENING,
+    RefChannelState.AWAITING_FUNDING_TX: ChannelState.OPENING,
+    RefChannelState.FUNDING_CREATED_SENT: ChannelState.OPENING,
+    RefChannelState.ACCEPTER_INIT: ChannelState.OPENING,
+    RefChannelState.ACCEPT_CHANNEL_SENT: ChannelState.OPENING,
+    RefChannelState.AWAITING_CHANNEL_READY: ChannelState.AWAITING_LOCKIN,
+    RefChannelState.NORMAL: ChannelState.NORMAL,
+    RefChannelState.SHUTTING_DOWN: ChannelState.SHUTTING_DOWN,
+    RefChannelState.NEGOTIATING_CLOSING: ChannelState.CLOSING,
+    RefChannelState.CLOSING_BROADCAST: ChannelState.CLOSING,
+    RefChannelState.FAILED: ChannelState.CLOSING,
+    RefChannelState.CLOSED: ChannelState.CLOSED,
+}
+
+
 class ReferenceDriver(NodeDriver):
+    """The reference node in-process. With an EmbeddedChain in `setup.chain` it is the complete node
+    (wallet, channels, payments, defects); without one, a connection-level node (channel operations are
+    UnsupportedOperation)."""
+
     implementation = "reference"
 
     def __init__(self, setup: NodeSetup) -> None:
         self.setup = setup
         features = Features.from_bytes(_option_hex(setup.options, "features"))
-        config = NodeConfig(network=Network.REGTEST, features=features)
-        self.node = Node(
-            NodeKey.from_secret(setup.private_key), config, _entropy_for(setup.private_key, "node")
-        )
+        chain = getattr(setup, "chain", None)
+        self.chain = chain if isinstance(chain, EmbeddedChain) else None
+        if self.chain is not None and not features.set_bits():
+            features = LIGHTNING_FEATURES
+        self.config = NodeConfig(network=Network.REGTEST, features=features)
+        self.key = NodeKey.from_secret(setup.private_key)
+        self.lightning: LightningNode | None = None
+        self.node = Node(self.key, self.config, _entropy_for(setup.private_key, "node"))
         self._started = False
 
     @classmethod
@@ -108,17 +150,42 @@ class ReferenceDriver(NodeDriver):
     def _unsupported(self, operation: str, missing: str) -> NoReturn:
         raise UnsupportedOperation(f"reference ({self.setup.name})", operation, missing)
 
+    def _ln(self, operation: str) -> LightningNode:
+        if self.lightning is None:
+            self._unsupported(operation, _CHANNELS_MISSING)
+        return self.lightning
+
     async def start(self) -> None:
-        if self.setup.defect is not None:
-            self._unsupported(
-                f"defect {self.setup.defect!r}", "the reference node has no defect switches yet"
-            )
-        await self.node.start("127.0.0.1", 0)
+        if self.chain is None:
+            if self.setup.defect is not None:
+                self._unsupported(f"defect {self.setup.defect!r}", "defects need the node with a chain")
+            await self.node.start("127.0.0.1", 0)
+        else:
+            try:
+                faults = Faults.parse([self.setup.defect] if self.setup.defect else [])
+                self.lightning = LightningNode(
+                    self.key,
+                    EmbeddedChainSource(self.chain),
+                    self.setup.workdir / self.setup.name,
+                    self.config,
+                    _entropy_for(self.setup.private_key, "node"),
+                    faults,
+                )
+            except UnsupportedDefect as exc:
+                self._unsupported(f"defect {self.setup.defect!r}", str(exc))
+            except UnknownDefect as exc:
+                raise DriverError(f"{self.setup.name}: {exc}") from exc
+            self.node = self.lightning.node
+            await self.lightning.start("127.0.0.1", 0)
         self._started = True
 
     async def stop(self) -> None:
         if self._started:
-            await self.node.stop()
+            if self.lightning is not None:
+                await self.lightning.stop()
+                self.lightning = None
+            else:
+                await self.node.stop()
             self._started = False
 
     @property
@@ -134,13 +201,19 @@ class ReferenceDriver(NodeDriver):
         return NodeAddress(self.node.node_id, host, port)
 
     async def info(self) -> NodeInfo:
-        self._unsupported("info", "no chain backend is wired to the reference node yet (block height)")
+        ln = self._ln("info")
+        height = await ln.sync_chain()
+        return NodeInfo(
+            self.node_id, ln.alias, self.implementation, "0.1", height, self.config.features.to_bytes()
+        )
 
     async def new_address(self) -> str:
-        self._unsupported("new_address", _WALLET_MISSING)
+        return self._ln("new_address").wallet.new_address()
 
     async def onchain_balance_sat(self) -> int:
-        self._unsupported("onchain_balance", _WALLET_MISSING)
+        ln = self._ln("onchain_balance")
+        await ln.sync_chain()
+        return ln.wallet.balance_sat()
 
     async def connect(self, peer: NodeAddress, timeout_s: float) -> None:
         try:
@@ -159,24 +232,72 @@ class ReferenceDriver(NodeDriver):
     async def open_channel(
         self, peer_id: bytes, amount_sat: int, push_msat: int, options: OpenChannelOptions
     ) -> ChannelInfo:
-        self._unsupported("open_channel", _CHANNELS_MISSING)
+        ln = self._ln("open_channel")
+        channel_type = ChannelType(anchors=options.channel_type == "anchors")
+        try:
+            result = await ln.fund_channel(
+                peer_id, amount_sat, push_msat, channel_type, options.announce, options.feerate_per_kw
+            )
+        except ChannelOpenFailed as exc:
+            raise DriverError(f"{self.setup.name}: open_channel: {exc}") from exc
+        return self._info(ln.channels.find(result.channel_id.hex()))
+
+    def _info(self, slot: ChannelSlot) -> ChannelInfo:
+        data = slot.channel.data
+        ours_msat, theirs_msat = (0, 0) if data.ledger is None else slot.channel.balances_msat()
+        outpoint = None
+        if data.funding_txid is not None and data.funding_output_index is not None:
+            outpoint = OutPoint(data.funding_txid[::-1].hex(), data.funding_output_index)
+        return ChannelInfo(
+            peer_id=slot.peer_id,
+            channel_id=data.channel_id or data.temporary_channel_id,
+            state=_NORMALIZED[slot.channel.state],
+            funding_outpoint=outpoint,
+            short_channel_id=None if data.short_channel_id is None else scid_text(data.short_channel_id),
+            capacity_sat=data.funding_satoshis,
+            local_balance_msat=ours_msat,
+            remote_balance_msat=theirs_msat,
+        )
 
     async def list_channels(self) -> list[ChannelInfo]:
-        self._unsupported("list_channels", _CHANNELS_MISSING)
+        ln = self._ln("list_channels")
+        return [self._info(s) for s in ln.channels.slots.values()]
 
     async def create_invoice(self, amount_msat: int | None, description: str) -> Invoice:
-        self._unsupported("create_invoice", _CHANNELS_MISSING)
+        ln = self._ln("create_invoice")
+        label = f"driver-{ln.store.next_counter('driver-invoice')}"
+        row = ln.payments.create_invoice(amount_msat, label, description)
+        return Invoice(row.bolt11, row.payment_hash, row.amount_msat)
 
     async def pay(self, bolt11: str, timeout_s: float) -> PaymentResult:
-        self._unsupported("pay", _CHANNELS_MISSING)
+        ln = self._ln("pay")
+        try:
+            row = await ln.payments.pay(bolt11, None, timeout_s)
+        except PaymentError as exc:
+            raise DriverError(f"{self.setup.name}: pay: {exc}") from exc
+        return PaymentResult(
+            row.payment_hash, row.status is PaymentStatus.COMPLETE, row.preimage, row.failure
+        )
 
     async def close(self, channel_id: bytes, force: bool) -> None:
-        self._unsupported("close", _CHANNELS_MISSING)
+        ln = self._ln("close")
+        try:
+            await ln.close(channel_id.hex(), 60.0, force)
+        except ChannelCommandError as exc:
+            raise DriverError(f"{self.setup.name}: close: {exc}") from exc
 
     async def wait_for_channel_state(
         self, channel_id: bytes, state: ChannelState, timeout_s: float
     ) -> ChannelInfo:
-        self._unsupported("wait_for_channel_state", _CHANNELS_MISSING)
+        ln = self._ln("wait_for_channel_state")
+        wanted = frozenset(s for s, n in _NORMALIZED.items() if n is state)
+        try:
+            slot = await ln.wait_for_channel(channel_id.hex(), wanted, timeout_s)
+        except TimeoutError as exc:
+            raise WaitTimeout(
+                f"{self.setup.name}: channel {channel_id.hex()} not {state.value} in {timeout_s}s"
+            ) from exc
+        return self._info(slot)
 
 
 class ScriptedPeerSession(PeerSession):

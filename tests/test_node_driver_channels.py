@@ -1,0 +1,57 @@
+"""The in-process ReferenceDriver with the scenario's EmbeddedChain: the NodeDriver operations a scenario
+uses (fund, connect, open_channel, wait, invoice, pay, list, close) on two reference nodes."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from pathlib import Path
+
+from harness.chain.embedded import EmbeddedChain
+from harness.drivers.base import ChannelState, OpenChannelOptions
+from harness.drivers.reference import ReferenceDriver
+from harness.drivers.registry import NodeSetup
+
+
+def _driver(tmp_path: Path, chain: EmbeddedChain, name: str) -> ReferenceDriver:
+    setup = NodeSetup(name, "reference", hashlib.sha256(name.encode()).digest(), tmp_path, chain=chain)
+    return ReferenceDriver(setup)
+
+
+def test_driver_opens_pays_and_closes_a_channel(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        with EmbeddedChain(tmp_path / "chain") as chain:
+            chain.mine(101)
+            alice, bob = _driver(tmp_path, chain, "alice"), _driver(tmp_path, chain, "bob")
+            await alice.start()
+            await bob.start()
+            try:
+                chain.fund(await alice.new_address(), 1_500_000, confirm=True)
+                assert await alice.onchain_balance_sat() == 1_500_000
+                await alice.connect(bob.address, 10.0)
+                opened = await alice.open_channel(
+                    bob.node_id, 1_000_000, 0, OpenChannelOptions(announce=False)
+                )
+                assert opened.state is ChannelState.AWAITING_LOCKIN
+                chain.mine(3)
+                normal = await alice.wait_for_channel_state(opened.channel_id, ChannelState.NORMAL, 30.0)
+                assert normal.short_channel_id is not None
+                invoice = await bob.create_invoice(100_000_000, "driver test")
+                paid = await alice.pay(invoice.bolt11, 30.0)
+                assert paid.succeeded and paid.preimage is not None
+                assert hashlib.sha256(paid.preimage).digest() == invoice.payment_hash
+                # the payer learns the preimage first; the payee's balance moves once commitments settle
+                assert bob.lightning is not None
+                slot = bob.lightning.channels.find(opened.channel_id.hex())
+                await bob.lightning.channels.changes.wait_for(lambda: not slot.channel.ledger.updates, 30.0)
+                [bob_view] = await bob.list_channels()
+                assert bob_view.local_balance_msat == 100_000_000
+                await alice.close(opened.channel_id, force=False)
+                chain.mine(1)
+                await bob.wait_for_channel_state(opened.channel_id, ChannelState.CLOSED, 30.0)
+                assert await bob.onchain_balance_sat() == 100_000
+            finally:
+                await alice.stop()
+                await bob.stop()
+
+    asyncio.run(scenario())
