@@ -14,9 +14,10 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from reference_node.bitcoin.tx import Tx
-from reference_node.channel import ChannelState, Side
+from reference_node.channel import ChannelState, PeerFeatures, Side
 from reference_node.channel import errors as e
 from reference_node.channel.ledger import UpdateKind
+from reference_node.channel.messages import ClosingComplete
 from reference_node.channel.params import Policy
 from reference_node.channel.revocation import remote_secret
 from tests.kernel_check import kernel_accepts
@@ -39,10 +40,18 @@ FUNDING_SAT = 1_000_000
 class ChannelPairMachine(RuleBasedStateMachine):
     pair: ChannelPair
 
-    @initialize(anchors=st.booleans(), auto_commit=st.booleans(), push_msat=st.sampled_from([0, 400_000_000]))
-    def open(self, anchors: bool, auto_commit: bool, push_msat: int) -> None:
+    @initialize(
+        anchors=st.booleans(),
+        auto_commit=st.booleans(),
+        push_msat=st.sampled_from([0, 400_000_000]),
+        simple_close=st.booleans(),
+    )
+    def open(self, anchors: bool, auto_commit: bool, push_msat: int, simple_close: bool) -> None:
         policy = Policy(chain_hashes=frozenset({REGTEST_CHAIN_HASH}), auto_commit=auto_commit)
-        self.pair = ChannelPair(anchors=anchors, push_msat=push_msat, policy=policy, over_wire=False)
+        features = PeerFeatures(option_simple_close=simple_close)
+        self.pair = ChannelPair(
+            anchors=anchors, push_msat=push_msat, policy=policy, over_wire=False, features=features
+        )
         self.payment_number = 0
         self.preimages: dict[bytes, bytes] = {}
         assert self.pair.is_normal()
@@ -186,14 +195,22 @@ class ChannelPairMachine(RuleBasedStateMachine):
         pair.pump()
         for side in (pair.a, pair.b):
             assert side.channel.state is ChannelState.CLOSING_BROADCAST, side.channel.data.failure
-        closing = [b for b in pair.a.broadcasts if "closing" in b.description]
         assert pair.funding_tx is not None
         funding = pair.funding_tx.outputs[0]
+        for side in (pair.a, pair.b):
+            for broadcast in side.broadcasts:
+                if "closing" in broadcast.description:
+                    assert kernel_accepts(funding.script_pubkey, funding.amount_sat, Tx.parse(broadcast.tx))
+        if pair.features.option_simple_close:
+            # A's own closing transaction: A pays the fee it offered in closing_complete
+            closing = [b for b in pair.a.broadcasts if b.description == "mutual closing transaction (we pay)"]
+            fee_sat = [m for m in pair.a.sent if isinstance(m, ClosingComplete)][-1].fee_satoshis
+        else:
+            closing = [b for b in pair.a.broadcasts if "closing" in b.description]
+            fee_sat = pair.a.channel.data.closing.last_sent_fee_satoshis
+        assert fee_sat is not None and closing
         tx = Tx.parse(closing[-1].tx)
-        assert kernel_accepts(funding.script_pubkey, funding.amount_sat, tx)
         paid = {o.script_pubkey: o.amount_sat for o in tx.outputs}
-        fee_sat = pair.a.channel.data.closing.last_sent_fee_satoshis
-        assert fee_sat is not None
         # the funder (A) pays the fee; each output is the balance rounded down (dust outputs dropped)
         a_expected = balances[0] // 1000 - fee_sat
         b_expected = balances[1] // 1000
