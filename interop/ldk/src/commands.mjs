@@ -104,12 +104,12 @@ export class Commands {
     const userChannelId = this.node.randomU64();
     const config = this.node.userConfig(anchors, announce);
     if (params.feerate_per_kw !== undefined) throw new NodeError("unsupported", "LDK picks the opening feerate itself");
-    apiCheck(this.node.channelManager.create_channel(peer, amountSat, pushMsat, userChannelId, null, config), "create_channel");
+    const created = apiCheck(this.node.channelManager.create_channel(peer, amountSat, pushMsat, userChannelId, null, config), "create_channel");
     this.node.schedule();
-    const wanted = userChannelId.toString();
+    const wanted = toHex(created.res.get_a());
     return await this.node.waitFor(
       "channel_pending (funding broadcast)",
-      () => this.node.lastEvents.find((e) => (e.event === "channel_pending" || e.event === "funding_failed") && e.user_channel_id === wanted),
+      () => this.node.lastEvents.find((e) => (e.event === "channel_pending" || e.event === "funding_failed") && e.temporary_channel_id === wanted),
       params.timeout_ms ?? DEFAULT_TIMEOUT_MS,
     ).then((event) => {
       if (event.event === "funding_failed") throw new NodeError("funding_failed", event.error);

@@ -97,7 +97,9 @@ export class LdkNode {
       ldk.ProbabilisticScoringFeeParameters.constructor_default(),
     );
     this.messageRouter = ldk.DefaultMessageRouter.constructor_new(this.networkGraph, this.keysManager.as_EntropySource());
-    this.config = this.userConfig(this.anchors, true);
+    // Node-wide: anchors supported (so init advertises option_anchors and inbound anchor channels are
+    // possible); the type of a channel we open is chosen per channel (open_channel's override config).
+    this.config = this.userConfig(true, true);
     await this.loadOrCreateChannelManager();
     this.bumpHandler = ldk.BumpTransactionEventHandler.constructor_new(
       this.broadcaster,
@@ -426,11 +428,11 @@ export class LdkNode {
       } catch (error) {
         if (!(error instanceof WalletError)) throw error;
         this.channelManager.force_close_without_broadcasting_txn(event.temporary_channel_id, event.counterparty_node_id, error.message);
-        this.emit({ event: "funding_failed", user_channel_id: event.user_channel_id.toString(), error: error.message });
+        this.emit({ event: "funding_failed", temporary_channel_id: toHex(event.temporary_channel_id.get_a()), error: error.message });
         return;
       }
       const result = this.channelManager.funding_transaction_generated(event.temporary_channel_id, event.counterparty_node_id, tx);
-      if (!result.is_ok()) this.emit({ event: "funding_failed", user_channel_id: event.user_channel_id.toString(), error: "funding_transaction_generated refused" });
+      if (!result.is_ok()) this.emit({ event: "funding_failed", temporary_channel_id: toHex(event.temporary_channel_id.get_a()), error: "funding_transaction_generated refused" });
     } else if (event instanceof ldk.Event_OpenChannelRequest) {
       const result = this.channelManager.accept_inbound_channel(event.temporary_channel_id, event.counterparty_node_id, this.randomU64());
       this.emit({
@@ -438,13 +440,13 @@ export class LdkNode {
         peer_id: toHex(event.counterparty_node_id),
         funding_sat: event.funding_satoshis.toString(),
         channel_type: channelTypeName(event.channel_type),
-        accepted: result.is_ok(),
+        accepted: Boolean(result.is_ok()),
       });
     } else if (event instanceof ldk.Event_ChannelPending) {
       this.emit({
         event: "channel_pending",
         channel_id: toHex(event.channel_id.get_a()),
-        user_channel_id: event.user_channel_id.toString(),
+        temporary_channel_id: toHex(event.former_temporary_channel_id.get_a()),
         peer_id: toHex(event.counterparty_node_id),
         funding_txid: reversedHex(event.funding_txo.get_txid()),
         funding_vout: event.funding_txo.get_index(),

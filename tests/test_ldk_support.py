@@ -1,0 +1,55 @@
+"""Support for the LDK interop tests (no tests here): a `boltcheck chain` process and LDK nodes on it."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+
+from harness.chain.process import ChainProcess, launch_chain_process
+from harness.chain.rpc_client import RpcClient
+from harness.drivers.ldk import LdkChainRpc, LdkConfig, LdkDriver, ldk_missing
+
+FUNDING_BTC = 1.0
+MINE_TO = "bcrt1qlmlgsrg4puwe6n50p0ck8e97k499ud7u9f3043"  # any regtest address; coinbase goes there
+
+requires_ldk = pytest.mark.skipif(ldk_missing() is not None, reason=f"LDK node unavailable: {ldk_missing()}")
+
+
+def chain_process(tmp_path: Path) -> Iterator[ChainProcess]:
+    chain = launch_chain_process(tmp_path / "chain")
+    try:
+        yield chain
+    finally:
+        chain.stop()
+
+
+def rpc_for(chain: ChainProcess) -> LdkChainRpc:
+    return LdkChainRpc(chain.rpc_url, chain.user, chain.password)
+
+
+def mine(client: RpcClient, blocks: int) -> None:
+    client.call("generatetoaddress", blocks, MINE_TO)
+
+
+@asynccontextmanager
+async def ldk_node(
+    chain: ChainProcess, workdir: Path, name: str, anchors: bool = False
+) -> AsyncIterator[LdkDriver]:
+    seed = hashlib.sha256(b"test-ldk/" + name.encode()).digest()
+    driver = LdkDriver(name, LdkConfig(workdir / name, rpc_for(chain), seed, anchors))
+    await driver.start()
+    try:
+        yield driver
+    finally:
+        await driver.stop()
+
+
+async def fund(driver: LdkDriver, client: RpcClient, amount_btc: float = FUNDING_BTC) -> None:
+    address = await driver.new_address()
+    client.call("boltcheck_fund", address, amount_btc, True)
+    await driver.sync()
+    await driver.wait_for_balance("funds", lambda sat: sat > 0, 30)
