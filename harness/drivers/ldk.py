@@ -49,6 +49,8 @@ REQUEST_TIMEOUT_S = 60.0
 REQUERY_S = 0.5
 
 ANCHORS = "anchors_zero_fee_htlc_tx"
+#: OpenChannelOptions.channel_type names this driver accepts for anchors (the reference driver uses "anchors")
+ANCHORS_NAMES = (ANCHORS, "anchors")
 STATIC_REMOTEKEY = "static_remotekey"
 _CLOSING_SHUTDOWN_STATES = {"NegotiatingClosingFee", "ShutdownComplete"}
 _SHUTTING_DOWN_STATES = {"ShutdownInitiated", "ResolvingHTLCs"}
@@ -370,11 +372,11 @@ class LdkDriver(NodeDriver):
             "announce": options.announce,
         }
         if options.channel_type is not None:
-            if options.channel_type not in (ANCHORS, STATIC_REMOTEKEY):
+            if options.channel_type not in (*ANCHORS_NAMES, STATIC_REMOTEKEY):
                 raise UnsupportedOperation(
                     f"ldk ({self.name})", "open_channel", f"channel type {options.channel_type!r}"
                 )
-            params["anchors"] = options.channel_type == ANCHORS
+            params["anchors"] = options.channel_type in ANCHORS_NAMES
         pending = await self.call("open_channel", params, timeout_s=15)
         channel_id = bytes.fromhex(pending["channel_id"])
         return await self._channel(channel_id)
