@@ -17,7 +17,7 @@ from harness.chain.rpc_server import ChainRpcServer
 from harness.drivers.base import ChannelState, NodeDriver, OpenChannelOptions
 from harness.drivers.ldk import LdkChainRpc, LdkConfig, LdkDriver
 from harness.drivers.reference import ReferenceDriver
-from harness.drivers.registry import NodeSetup
+from harness.drivers.registry import NodeSetup, create_driver
 from tests.test_ldk_support import requires_ldk
 
 pytestmark = [requires_ldk, pytest.mark.timeout(300)]
@@ -133,5 +133,22 @@ def test_force_close_by_either_side_confirms(
             await ldk.wait_for_channel_state(channel_id, ChannelState.CLOSING, 60)
             chain.mine(1)
             await ldk.wait_for_channel_state(channel_id, ChannelState.CLOSED, 60)
+
+    asyncio.run(scenario())
+
+
+def test_the_registry_makes_an_ldk_driver_on_the_scenario_chain(chain: EmbeddedChain, tmp_path: Path) -> None:
+    async def scenario() -> None:
+        setup = NodeSetup("carol", "ldk", hashlib.sha256(b"carol").digest(), tmp_path, chain=chain)
+        driver = create_driver(setup)
+        assert isinstance(driver, LdkDriver)
+        await driver.start()
+        try:
+            assert (await driver.info()).block_height == chain.height()
+            await driver.restart()
+            chain.mine(1)
+            assert await driver.sync() == chain.height()
+        finally:
+            await driver.stop()
 
     asyncio.run(scenario())

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.chain.address import script_to_address
+from harness.chain.embedded import EmbeddedChain
+from harness.chain.rpc_server import ChainRpcServer
 from harness.drivers.base import (
     ChannelInfo,
     ChannelState,
@@ -159,23 +161,35 @@ class LdkDriver(NodeDriver):
         self.events: list[dict[str, Any]] = []
         self._ready: dict[str, Any] = {}
         self._stderr_path = config.data_dir / "node.stderr"
+        self._rpc_server: ChainRpcServer | None = None  # serves the scenario's EmbeddedChain, if any
+        self._rpc_serving = False
 
     @classmethod
     def from_setup(cls, setup: NodeSetup) -> LdkDriver:
-        """Node options: `rpc_url`, `rpc_user`, `rpc_password` (the chain; required), `anchors` (bool)."""
-        try:
-            chain = LdkChainRpc(
-                str(setup.options["rpc_url"]),
-                str(setup.options["rpc_user"]),
-                str(setup.options["rpc_password"]),
-            )
-        except KeyError as exc:
-            raise UnsupportedOperation(
-                f"ldk ({setup.name})", "start", f"no chain RPC given to the LDK node (option {exc})"
-            ) from exc
+        """Chain: node options `rpc_url`, `rpc_user`, `rpc_password`, or the scenario's EmbeddedChain
+        (`setup.chain`), which the driver serves over RPC on 127.0.0.1 while the node runs.
+        Option `anchors` (bool): the default type of channels this node opens."""
         seed = hashlib.sha256(b"boltcheck-ldk-seed/" + setup.private_key).digest()
         anchors = bool(setup.options.get("anchors", False))
-        return cls(setup.name, LdkConfig(setup.workdir / "ldk", chain, seed, anchors))
+        data_dir = setup.workdir / f"ldk-{setup.name}"
+        if "rpc_url" in setup.options:
+            chain = LdkChainRpc(
+                str(setup.options["rpc_url"]),
+                str(setup.options.get("rpc_user", "")),
+                str(setup.options.get("rpc_password", "")),
+            )
+            return cls(setup.name, LdkConfig(data_dir, chain, seed, anchors))
+        if isinstance(setup.chain, EmbeddedChain):
+            password = hashlib.sha256(b"boltcheck-ldk-rpc/" + setup.private_key).hexdigest()
+            server = ChainRpcServer(setup.chain, user="ldk", password=password)
+            driver = cls(
+                setup.name, LdkConfig(data_dir, LdkChainRpc(server.url, "ldk", password), seed, anchors)
+            )
+            driver._rpc_server = server
+            return driver
+        raise UnsupportedOperation(
+            f"ldk ({setup.name})", "start", "no chain for the LDK node (an EmbeddedChain or rpc_url options)"
+        )
 
     # ----- process and command channel
     async def start(self) -> None:
@@ -183,6 +197,9 @@ class LdkDriver(NodeDriver):
         if missing is not None:
             raise LdkNotInstalled(f"ldk ({self.name})", "start", missing)
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        if self._rpc_server is not None and not self._rpc_serving:
+            self._rpc_server.start()
+            self._rpc_serving = True
         args = [
             "node",
             str(NODE_SCRIPT),
@@ -293,6 +310,17 @@ class LdkDriver(NodeDriver):
             await self._reader
 
     async def stop(self) -> None:
+        await self._stop_process()
+        if self._rpc_server is not None and self._rpc_serving:
+            self._rpc_server.close()
+            self._rpc_serving = False
+
+    async def restart(self) -> None:
+        """The node process only: the chain RPC (if this driver serves it) keeps its port."""
+        await self._stop_process()
+        await self.start()
+
+    async def _stop_process(self) -> None:
         if self._process is None:
             return
         if self._process.returncode is None:

@@ -60,6 +60,9 @@ def _load_builtin() -> None:
     from harness.drivers import electrum
 
     _DRIVERS.setdefault("electrum", electrum.from_setup)
+    from harness.drivers.ldk import LdkDriver
+
+    _DRIVERS.setdefault("ldk", LdkDriver.from_setup)
 
 
 def create_driver(setup: NodeSetup) -> NodeDriver:
