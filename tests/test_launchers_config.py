@@ -17,6 +17,7 @@ from harness.launchers.options import (
     LaunchOptions,
     LaunchOptionsError,
     add_arguments,
+    export_for_run,
 )
 from harness.launchers.ports import PORTS_PER_WORKER, PortAllocator, worker_index
 from harness.launchers.regtest import (
@@ -212,3 +213,14 @@ def test_the_local_fee_server_serves_the_estimates_on_loopback() -> None:
             assert response.read() == fee_estimates_json()
     finally:
         server.close()
+
+
+def test_a_run_merges_its_launcher_and_flags_over_the_environment(tmp_path: Path) -> None:
+    environ = {"BOLTCHECK_CLN_BIN": str(tmp_path / "lightningd"), "BOLTCHECK_LAUNCHER": "process"}
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--bitcoind-bin", str(tmp_path / "bitcoind")])
+    merged = export_for_run("docker", "bitcoind", args, environ)
+    assert (merged.launcher, merged.chain) == (LauncherKind.DOCKER, ChainKind.BITCOIND)
+    assert (merged.cln_bin, merged.bitcoind_bin) == (tmp_path / "lightningd", tmp_path / "bitcoind")
+    assert LaunchOptions.from_environment(environ) == merged

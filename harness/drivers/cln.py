@@ -47,6 +47,7 @@ from harness.launchers.base import NodeHandle, poll_until
 READY_TIMEOUT_S = 60.0
 RPC_TIMEOUT_S = 60.0
 CLOSE_TIMEOUT_S = 120.0
+STOP_GRACE_S = 10.0
 CHANNEL_POLL_INTERVAL_S = 0.2
 _READ_CHUNK = 65536
 
@@ -366,9 +367,12 @@ class ClnDriver(NodeDriver):
     async def stop(self) -> None:
         if not self.handle.owns_node:
             return
-        # already gone or not answering: the handle terminates the process
-        with contextlib.suppress(ClnTransportError, ClnRpcError, OSError):
+        try:
             await self.rpc.call("stop", timeout_s=10.0)
+        except (ClnTransportError, ClnRpcError, OSError):
+            pass  # already gone or not answering: the handle terminates it
+        else:
+            await self.handle.wait_exit(STOP_GRACE_S)  # let it shut down cleanly before any signal
         await self.handle.stop()
 
     @property

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import http.client
 import json
 import ssl
@@ -54,6 +53,7 @@ from harness.launchers.base import NodeHandle, poll_until
 
 READY_TIMEOUT_S = 90.0
 REST_TIMEOUT_S = 60.0
+STOP_GRACE_S = 10.0
 CHANNEL_POLL_INTERVAL_S = 0.2
 PAYMENT_FEE_LIMIT_SAT = 100_000  # SendPaymentV2: a zero limit would allow zero-fee routes only
 
@@ -462,9 +462,12 @@ class LndDriver(NodeDriver):
         if not self.handle.owns_node:
             return
         if self._rest is not None:
-            # not answering: the handle terminates the process
-            with contextlib.suppress(LndApiError, LndTransportError):
+            try:
                 await self._rest.post("/v1/stop", {})
+            except (LndApiError, LndTransportError):
+                pass  # not answering: the handle terminates it
+            else:
+                await self.handle.wait_exit(STOP_GRACE_S)  # let it shut down cleanly before any signal
         await self.handle.stop()
         self._rest = None
 

@@ -154,8 +154,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def export_arguments(args: argparse.Namespace) -> LaunchOptions:
-    """Read the launch flags (and --launcher / --chain) from parsed arguments and export them."""
-    options = LaunchOptions.from_arguments(args)
-    options.export()
-    return options
+def export_for_run(
+    launcher: str,
+    chain: str,
+    args: argparse.Namespace | None = None,
+    environ: MutableMapping[str, str] | None = None,
+) -> LaunchOptions:
+    """Merge the run's --launcher / --chain and the launch flags (when `args` has them) over what the
+    environment already says, and export the result, so every driver factory and xdist worker sees it.
+
+    `boltcheck run` calls it before pytest.main; the pytest plugin's pytest_configure calls it with its
+    --boltcheck-launcher / --boltcheck-chain values (args=None keeps flags given as BOLTCHECK_* variables)."""
+    target = os.environ if environ is None else environ
+    current = LaunchOptions.from_environment(target)
+    given = (
+        {}
+        if args is None
+        else {k: v for k, v in vars(LaunchOptions.from_arguments(args)).items() if v is not None}
+    )
+    base = {item.name: getattr(current, item.name) for item in fields(LaunchOptions)}
+    for name in ("launcher", "chain"):
+        given.pop(name, None)  # the defaults of from_arguments must not override the run's own values
+    merged = LaunchOptions(
+        **{**base, **_explicit(given), "launcher": LauncherKind(launcher), "chain": ChainKind(chain)}
+    )
+    merged.export(target)
+    return merged
+
+
+def _explicit(values: Mapping[str, object]) -> dict[str, object]:
+    defaults = LaunchOptions()
+    return {name: value for name, value in values.items() if value != getattr(defaults, name)}
