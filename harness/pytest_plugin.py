@@ -18,6 +18,7 @@ import asyncio
 import datetime
 import functools
 import json
+import os
 import secrets
 import shutil
 import tempfile
@@ -80,14 +81,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--boltcheck-report", default=None, type=Path, help="write the four reports to this folder"
     )
     group.addoption("--boltcheck-seed", default=None, type=int, help="run seed (default: random, recorded)")
-    group.addoption("--boltcheck-chain", default="embedded", choices=CHAINS, help="chain backend")
+    group.addoption("--boltcheck-chain", default=None, choices=CHAINS, help="chain backend (embedded)")
     group.addoption(
-        "--boltcheck-launcher", default="process", choices=LAUNCHERS, help="how to launch cln/lnd"
+        "--boltcheck-launcher", default=None, choices=LAUNCHERS, help="how to launch cln/lnd (process)"
     )
 
 
 def _worker_input(config: pytest.Config) -> dict[str, Any] | None:
     return getattr(config, "workerinput", None)
+
+
+def _launch_setting(config: pytest.Config, option: str, variable: str, default: str) -> str:
+    """An option given on the command line wins and is exported, so that the launchers (which read
+    BOLTCHECK_* variables, see harness/launchers/options.py) and xdist workers see it; otherwise the
+    variable, otherwise the default."""
+    given = config.getoption(option)
+    if given is not None:
+        os.environ[variable] = str(given)
+        return str(given)
+    return os.environ.get(variable) or default
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -106,8 +118,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE_KEY] = BoltcheckState(
         targets=targets,
         seed=seed,
-        chain=config.getoption("--boltcheck-chain"),
-        launcher=config.getoption("--boltcheck-launcher"),
+        chain=_launch_setting(config, "--boltcheck-chain", "BOLTCHECK_CHAIN", "embedded"),
+        launcher=_launch_setting(config, "--boltcheck-launcher", "BOLTCHECK_LAUNCHER", "process"),
         report_dir=report_dir.resolve() if report_dir else None,
         started_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         started=time.monotonic(),

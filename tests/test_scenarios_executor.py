@@ -210,3 +210,10 @@ def test_scenario_results_survive_a_json_round_trip(
     again = ScenarioResult.from_json(result.to_json())
     assert again.to_json() == result.to_json()
     assert again.requirement_statuses().keys() == result.requirement_statuses().keys()
+
+
+def test_message_level_scenarios_give_their_nodes_no_chain(scenario: Scenario, tmp_path: Path) -> None:
+    assert not scenario.uses_chain
+    path = tmp_path / "restart.yaml"
+    path.write_text(textwrap.dedent(SCENARIO) + "  - restart: {node: target}\n")
+    assert load_scenario(path, CATALOG).uses_chain  # node steps may touch the chain through a driver

@@ -30,8 +30,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default="reference",
         help="reference | reference:defect=NAME | cln | lnd (comma-separated: several)",
     )
-    parser.add_argument("--chain", default="embedded", choices=CHAINS)
-    parser.add_argument("--launcher", default="process", choices=LAUNCHERS)
+    parser.add_argument("--chain", default=None, choices=CHAINS, help="default: embedded")
+    parser.add_argument("--launcher", default=None, choices=LAUNCHERS, help="for cln/lnd; default: process")
     parser.add_argument("--report", type=Path, default=Path("boltcheck-report"), help="report folder")
     parser.add_argument("-n", "--workers", default=None, help="pytest-xdist workers (a number or auto)")
     parser.add_argument("--seed", type=int, default=None, help="run seed (default: random, recorded)")
@@ -61,12 +61,11 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
     argv = [str(suite), "-p", "no:cacheprovider", "-q", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     if not _plugin_installed():
         argv += ["-p", "harness.pytest_plugin"]
-    argv += [
-        f"--boltcheck-target={args.target}",
-        f"--boltcheck-chain={args.chain}",
-        f"--boltcheck-launcher={args.launcher}",
-        f"--boltcheck-report={args.report}",
-    ]
+    argv += [f"--boltcheck-target={args.target}", f"--boltcheck-report={args.report}"]
+    if args.chain is not None:
+        argv.append(f"--boltcheck-chain={args.chain}")
+    if args.launcher is not None:
+        argv.append(f"--boltcheck-launcher={args.launcher}")
     if args.seed is not None:
         argv.append(f"--boltcheck-seed={args.seed}")
     if args.workers is not None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 KNOWN_IMPLEMENTATIONS = ("reference", "cln", "lnd", "electrum")
 CHAINS = ("embedded", "bitcoind")
-LAUNCHERS = ("process", "docker")
+LAUNCHERS = ("process", "docker", "attach")  # harness/launchers: LauncherKind
 _TARGET = re.compile(r"^(?P<impl>[a-z][a-z0-9_]*)(?::defect=(?P<defect>[a-z0-9_][a-z0-9_-]*))?$")
 
 

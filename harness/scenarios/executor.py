@@ -138,6 +138,8 @@ class _Context:
                 workdir=self.workdir / spec.name,
                 defect=defect,
                 options=spec.options,
+                # Driven nodes share the scenario's chain (the reference node needs it for channels).
+                chain=self.chain if self._nodes_need_chain(implementation) else None,
             )
             setup.workdir.mkdir(parents=True, exist_ok=True)
             if implementation == SCRIPTED:
@@ -146,6 +148,9 @@ class _Context:
                 driver = create_driver(setup)
                 self.drivers[spec.name] = driver
                 await asyncio.wait_for(driver.start(), _START_TIMEOUT_S)
+
+    def _nodes_need_chain(self, implementation: str) -> bool:
+        return implementation != SCRIPTED and self.settings.chain == "embedded" and self.scenario.uses_chain
 
     async def shutdown(self) -> list[str]:
         """Close every peer and stop every node; returns what went wrong doing so."""

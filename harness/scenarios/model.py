@@ -51,5 +51,9 @@ class Scenario:
     timeout_s: float
     tags: tuple[str, ...] = ()
 
+    @property
+    def uses_chain(self) -> bool:
+        return any(call.step.USES_CHAIN for call in self.steps)
+
     def evidenced(self) -> set[str]:
         return {rid for call in self.steps for rid in call.evidences}

@@ -106,6 +106,9 @@ class Step(abc.ABC):
 
     NAME: ClassVar[str]
     SUMMARY: ClassVar[str]
+    #: False for steps that never need the chain, directly or through a driver (message-level steps).
+    #: A scenario whose steps all say False gives its driven nodes no chain, so they start faster.
+    USES_CHAIN: ClassVar[bool] = True
 
     def check_arguments(self) -> None:
         """Raise ValueError for argument combinations the types alone cannot rule out."""

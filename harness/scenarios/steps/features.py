@@ -34,6 +34,7 @@ class CheckInitFeatures(Step):
 
     NAME = "check_init_features"
     SUMMARY = "judge the feature bits of the init the node sent"
+    USES_CHAIN = False
     peer: PeerName
     check: InitCheck
 

@@ -34,6 +34,7 @@ class Connect(Step):
 
     NAME = "connect"
     SUMMARY = "connect a node (usually a scripted peer) to another node"
+    USES_CHAIN = False
     peer: NodeName
     to: NodeName
     exchange_init: bool = True
@@ -57,6 +58,7 @@ class Connect(Step):
 class Disconnect(Step):
     NAME = "disconnect"
     SUMMARY = "the scripted peer closes its connection"
+    USES_CHAIN = False
     peer: PeerName
 
     async def run(self, ctx: StepContext) -> str | None:
@@ -71,6 +73,7 @@ class Send(Step):
 
     NAME = "send"
     SUMMARY = "the scripted peer sends one message"
+    USES_CHAIN = False
     peer: PeerName
     message: str
     fields: MessageFields = field(default_factory=dict)
@@ -94,6 +97,7 @@ class SendRaw(Step):
 
     NAME = "send_raw"
     SUMMARY = "the scripted peer sends raw message bytes"
+    USES_CHAIN = False
     peer: PeerName
     hex: HexBytes
 
@@ -115,6 +119,7 @@ class SendUnknown(Step):
 
     NAME = "send_unknown"
     SUMMARY = "the scripted peer sends a message of an unassigned type"
+    USES_CHAIN = False
     peer: PeerName
     type: int
     payload: HexBytes = b""
@@ -140,6 +145,7 @@ class Expect(Step):
 
     NAME = "expect"
     SUMMARY = "expect a message with matching fields"
+    USES_CHAIN = False
     peer: PeerName
     message: str
     fields: MessageFields = field(default_factory=dict)
@@ -160,6 +166,7 @@ class Expect(Step):
 class ExpectErrorOrWarning(Step):
     NAME = "expect_error_or_warning"
     SUMMARY = "expect an error or warning message (BOLT 1)"
+    USES_CHAIN = False
     peer: PeerName
     timeout_s: float = DEFAULT_TIMEOUT_S
 
@@ -175,6 +182,7 @@ class ExpectDisconnect(Step):
 
     NAME = "expect_disconnect"
     SUMMARY = "expect the node to close the connection"
+    USES_CHAIN = False
     peer: PeerName
     timeout_s: float = DEFAULT_TIMEOUT_S
 
@@ -190,6 +198,7 @@ class ExpectNoDisconnect(Step):
 
     NAME = "expect_no_disconnect"
     SUMMARY = "expect the connection to stay up (ping/pong barrier)"
+    USES_CHAIN = False
     peer: PeerName
     timeout_s: float = DEFAULT_TIMEOUT_S
 
@@ -206,6 +215,7 @@ class ExpectNotReceived(Step):
 
     NAME = "expect_not_received"
     SUMMARY = "expect that the node has sent no such message"
+    USES_CHAIN = False
     peer: PeerName
     message: str
     fields: MessageFields = field(default_factory=dict)
@@ -230,6 +240,7 @@ class ExchangePings(Step):
 
     NAME = "exchange_pings"
     SUMMARY = "many ping/pong round trips (nonces, key rotation)"
+    USES_CHAIN = False
     peer: PeerName
     count: int
     timeout_s: float = 60.0

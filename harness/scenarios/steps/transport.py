@@ -58,6 +58,7 @@ class SendBadActOne(Step):
 
     NAME = "send_bad_act_one"
     SUMMARY = "send an invalid BOLT 8 Act One; expect the connection closed without Act Two"
+    USES_CHAIN = False
     to: DriverName
     version: int = 1
     timeout_s: float = 10.0
@@ -89,6 +90,7 @@ class SendBadActTwo(Step):
 
     NAME = "send_bad_act_two"
     SUMMARY = "answer a node's Act One with an invalid Act Two; expect no Act Three"
+    USES_CHAIN = False
     initiator: DriverName
     version: int = 1
     timeout_s: float = 10.0
@@ -149,6 +151,7 @@ class SendBadActThree(Step):
 
     NAME = "send_bad_act_three"
     SUMMARY = "complete Acts One and Two, send a corrupted Act Three; expect a silent close"
+    USES_CHAIN = False
     to: DriverName
     fault: ActThreeFault
     timeout_s: float = 10.0
