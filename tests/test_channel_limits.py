@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from reference_node.channel import HtlcFailed, HtlcReceived, HtlcResolved
+from reference_node.channel import ChannelFailed, HtlcFailed, HtlcReceived, HtlcResolved
 from reference_node.channel import errors as e
 from reference_node.channel.params import Policy
 from tests.test_channel_support import (
@@ -121,3 +121,14 @@ def test_failed_htlc_is_reported_once_irrevocably_removed() -> None:
     resolved = pair.events_of(pair.a, HtlcResolved)
     assert [(r.htlc_id, r.offered_by_us, r.fulfilled) for r in resolved] == [(htlc_id, True, False)]
     assert pair.a.channel.balances_msat() == (1_000_000_000, 0)
+
+
+def test_adversarial_switch_sends_what_the_peer_must_refuse() -> None:
+    """With `enforce_sender_limits` off (harness fault), A offers an HTLC breaking B's reserve rule and
+    B, an honest receiver, fails the channel."""
+    pair = ChannelPair(push_msat=15_000_000)
+    pair.b.channel.policy = dataclasses.replace(pair.b.channel.policy, enforce_sender_limits=False)
+    pair.add(pair.b, 9_000_000, 1)
+    pair.pump()
+    failed = [a for a in pair.a.events if isinstance(a, ChannelFailed)]
+    assert type(failed[0].error) is e.HtlcSenderCannotAfford

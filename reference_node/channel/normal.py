@@ -102,13 +102,6 @@ class NormalMixin(EstablishMixin):
             # "MUST NOT send an `update_add_htlc` after a `shutdown`"
             raise e.CommandRejected(f"cannot add an HTLC in state {d.state.value} or after shutdown")
         self._require_update_state("add an HTLC")
-        remote = self.remote_params
-        if amount_msat <= 0:
-            raise e.CommandRejected("MUST offer `amount_msat` greater than 0")
-        if amount_msat < remote.htlc_minimum_msat:
-            raise e.CommandRejected(f"amount_msat {amount_msat} below peer's htlc_minimum_msat")
-        if cltv_expiry >= fees.CLTV_EXPIRY_LIMIT:
-            raise e.CommandRejected("MUST set `cltv_expiry` less than 500000000")
         update = LoggedUpdate(
             proposer=Side.LOCAL,
             kind=UpdateKind.ADD,
@@ -119,16 +112,8 @@ class NormalMixin(EstablishMixin):
             onion_routing_packet=onion_routing_packet,
             path_key=path_key,
         )
-        remote_view = self._with(update, Side.REMOTE)
-        local_view = self._with(update, Side.LOCAL)
-        try:
-            self._check_add_limits(remote_view, Side.LOCAL)
-            self._check_add_limits(local_view, Side.LOCAL)
-        except e.PeerViolation as exc:
-            raise e.CommandRejected(f"the peer would refuse this HTLC: {exc.detail}") from exc
-        self._check_fee_margins(update, remote_view, local_view)
-        if self._dust_exposure_exceeded([(Side.REMOTE, remote_view), (Side.LOCAL, local_view)]):
-            raise e.CommandRejected("HTLC would exceed max_dust_htlc_exposure_msat")
+        if self.policy.enforce_sender_limits:
+            self._check_sender_limits(update)
         self.ledger.append(update)
         # our own update is remembered before it leaves (its HTLC id, preimage or feerate)
         self._persist()
@@ -144,6 +129,27 @@ class NormalMixin(EstablishMixin):
             )
         )
         return update.htlc_id
+
+    def _check_sender_limits(self, update: LoggedUpdate) -> None:
+        """BOLT 2 update_add_htlc, "A sending node": every limit the peer imposed on us."""
+        amount_msat, cltv_expiry = update.amount_msat, update.cltv_expiry
+        remote = self.remote_params
+        if amount_msat <= 0:
+            raise e.CommandRejected("MUST offer `amount_msat` greater than 0")
+        if amount_msat < remote.htlc_minimum_msat:
+            raise e.CommandRejected(f"amount_msat {amount_msat} below peer's htlc_minimum_msat")
+        if cltv_expiry >= fees.CLTV_EXPIRY_LIMIT:
+            raise e.CommandRejected("MUST set `cltv_expiry` less than 500000000")
+        remote_view = self._with(update, Side.REMOTE)
+        local_view = self._with(update, Side.LOCAL)
+        try:
+            self._check_add_limits(remote_view, Side.LOCAL)
+            self._check_add_limits(local_view, Side.LOCAL)
+        except e.PeerViolation as exc:
+            raise e.CommandRejected(f"the peer would refuse this HTLC: {exc.detail}") from exc
+        self._check_fee_margins(update, remote_view, local_view)
+        if self._dust_exposure_exceeded([(Side.REMOTE, remote_view), (Side.LOCAL, local_view)]):
+            raise e.CommandRejected("HTLC would exceed max_dust_htlc_exposure_msat")
 
     def _check_fee_margins(
         self, update: LoggedUpdate, remote_view: LedgerView, local_view: LedgerView

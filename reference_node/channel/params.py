@@ -124,6 +124,10 @@ class Policy:
     fee_spike_multiple: int = 2
     # sign a commitment as soon as the peer's revoke_and_ack/commitment_signed leaves changes to sign
     auto_commit: bool = True
+    # adversarial control for the harness (faults.py): False lets `add_htlc` break the sender rules of
+    # update_add_htlc (htlc_minimum_msat, max_accepted_htlcs, max_htlc_value_in_flight_msat, reserve, fees,
+    # cltv_expiry, amount 0) so a peer's receiver checks can be tested. Never False in a real node.
+    enforce_sender_limits: bool = True
     accepted_channel_types: frozenset[ChannelType] = field(
         default_factory=lambda: frozenset(
             {
