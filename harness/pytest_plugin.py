@@ -92,14 +92,9 @@ def _worker_input(config: pytest.Config) -> dict[str, Any] | None:
 
 
 def _launch_setting(config: pytest.Config, option: str, variable: str, default: str) -> str:
-    """An option given on the command line wins and is exported, so that the launchers (which read
-    BOLTCHECK_* variables, see harness/launchers/options.py) and xdist workers see it; otherwise the
-    variable, otherwise the default."""
+    """The option given on the command line, else the BOLTCHECK_* variable, else the default."""
     given = config.getoption(option)
-    if given is not None:
-        os.environ[variable] = str(given)
-        return str(given)
-    return os.environ.get(variable) or default
+    return str(given) if given is not None else (os.environ.get(variable) or default)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -126,6 +121,16 @@ def pytest_configure(config: pytest.Config) -> None:
         workers=numprocesses if isinstance(numprocesses, int) and numprocesses > 0 else 1,
     )
     config.pluginmanager.register(ResultGatherer(config.stash[STATE_KEY]), "boltcheck-results")
+    if _worker_input(config) is None and _launch_options_given(config):
+        state = config.stash[STATE_KEY]
+        # Exported before xdist starts its workers, so the launchers see the same settings everywhere.
+        from harness.launchers.options import export_for_run
+
+        export_for_run(state.launcher, state.chain)
+
+
+def _launch_options_given(config: pytest.Config) -> bool:
+    return any(config.getoption(o) is not None for o in ("--boltcheck-chain", "--boltcheck-launcher"))
 
 
 @pytest.hookimpl(optionalhook=True)

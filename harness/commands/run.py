@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import json
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
 from harness.drivers.targets import CHAINS, LAUNCHERS, TargetSpec, TargetSpecError
+from harness.launchers import options as launch_options
 from harness.paths import suites_dir
 
 
@@ -35,6 +37,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--report", type=Path, default=Path("boltcheck-report"), help="report folder")
     parser.add_argument("-n", "--workers", default=None, help="pytest-xdist workers (a number or auto)")
     parser.add_argument("--seed", type=int, default=None, help="run seed (default: random, recorded)")
+    launch_options.add_arguments(parser)  # --cln-bin, --lnd-rest, ... (harness/launchers/options.py)
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to pytest")
     parser.set_defaults(func=run)
 
@@ -101,6 +104,16 @@ def run(args: argparse.Namespace) -> int:
             TargetSpec.parse(target)
         argv = pytest_arguments(args)
     except (TargetSpecError, SuiteNotFound) as exc:
+        print(f"boltcheck run: {exc}", file=sys.stderr)
+        return 2
+    # The launchers and every xdist worker read the launch settings from BOLTCHECK_* variables.
+    try:
+        launch_options.export_for_run(
+            args.launcher or os.environ.get("BOLTCHECK_LAUNCHER") or "process",
+            args.chain or os.environ.get("BOLTCHECK_CHAIN") or "embedded",
+            args,
+        )
+    except launch_options.LaunchOptionsError as exc:
         print(f"boltcheck run: {exc}", file=sys.stderr)
         return 2
     code = int(pytest.main(argv))

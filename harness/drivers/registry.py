@@ -34,6 +34,10 @@ class NodeSetup:
 DriverFactory = Callable[[NodeSetup], NodeDriver]
 PeerFactory = Callable[[NodeSetup], PeerSession]
 
+#: implementations `_load_builtin` registers (named here so that validating a scenario or a --target
+#: does not import every driver); add a name here when adding one there.
+BUILTIN_IMPLEMENTATIONS = ("reference", "cln", "lnd", "electrum", "ldk")
+
 _DRIVERS: dict[str, DriverFactory] = {}
 _PEERS: dict[str, PeerFactory] = {}
 
@@ -63,6 +67,11 @@ def _load_builtin() -> None:
     from harness.drivers.ldk import LdkDriver
 
     _DRIVERS.setdefault("ldk", LdkDriver.from_setup)
+
+
+def implementation_names() -> list[str]:
+    """Every implementation a node or a --target may name (`scripted` aside)."""
+    return sorted({*BUILTIN_IMPLEMENTATIONS, *_DRIVERS})
 
 
 def create_driver(setup: NodeSetup) -> NodeDriver:

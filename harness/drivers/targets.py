@@ -1,11 +1,13 @@
-"""Which implementation a run tests: `reference`, `reference:defect=NAME`, `cln`, `lnd`."""
+"""Which implementation a run tests: `reference`, `reference:defect=NAME`, `cln`, `lnd`, ... (any
+implementation harness/drivers/registry.py knows)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-KNOWN_IMPLEMENTATIONS = ("reference", "cln", "lnd", "electrum")
+from harness.drivers.registry import implementation_names
+
 CHAINS = ("embedded", "bitcoind")
 LAUNCHERS = ("process", "docker", "attach")  # harness/launchers: LauncherKind
 _TARGET = re.compile(r"^(?P<impl>[a-z][a-z0-9_]*)(?::defect=(?P<defect>[a-z0-9_][a-z0-9_-]*))?$")
@@ -24,13 +26,12 @@ class TargetSpec:
     def parse(cls, text: str) -> TargetSpec:
         match = _TARGET.match(text.strip())
         if not match:
-            raise TargetSpecError(
-                f"bad target {text!r}: expected one of {KNOWN_IMPLEMENTATIONS} or reference:defect=NAME"
-            )
+            raise TargetSpecError(f"bad target {text!r}: expected IMPLEMENTATION or reference:defect=NAME")
         implementation, defect = match.group("impl"), match.group("defect")
-        if implementation not in KNOWN_IMPLEMENTATIONS:
+        known = implementation_names()
+        if implementation not in known:
             raise TargetSpecError(
-                f"unknown implementation {implementation!r}: expected one of {KNOWN_IMPLEMENTATIONS}"
+                f"unknown implementation {implementation!r}: expected one of {', '.join(known)}"
             )
         if defect is not None and implementation != "reference":
             raise TargetSpecError(

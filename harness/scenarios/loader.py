@@ -17,13 +17,13 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from harness.drivers.registry import SCRIPTED, implementation_names
 from harness.requirements import Catalog
 from harness.scenarios.model import TARGET_PLACEHOLDER, NodeSpec, Scenario, StepCall
 from harness.scenarios.registry import step_class, step_names
 from harness.scenarios.source import LineDict, LineList, ScenarioSyntaxError, load_yaml_with_lines
 from harness.scenarios.step import FieldsMarker, HexMarker, NodeKind, NodeRef, Step
 
-IMPLEMENTATIONS = ("reference", "scripted", "cln", "lnd", TARGET_PLACEHOLDER)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _NODE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _TOP_FIELDS = {"name": True, "description": True, "nodes": True, "requirements": True, "steps": True}
@@ -134,11 +134,12 @@ class _Loader:
                 raise self.fail(line, f"node {node_name!r} must be a mapping with an implementation")
             self.check_fields(spec, _NODE_FIELDS, ["implementation"], f"node {node_name!r}")
             implementation = spec["implementation"]
-            if implementation not in IMPLEMENTATIONS:
+            implementations = (SCRIPTED, TARGET_PLACEHOLDER, *implementation_names())
+            if implementation not in implementations:
                 raise self.fail(
                     spec.value_lines["implementation"],
                     f"node {node_name!r}: unknown implementation {implementation!r}; "
-                    f"expected one of {', '.join(IMPLEMENTATIONS)}",
+                    f"expected one of {', '.join(implementations)}",
                 )
             options = spec.get("options", {})
             if not isinstance(options, dict):
