@@ -18,7 +18,7 @@ VIOLATIONS = [
     if issubclass(cls, e.PeerViolation) and cls is not e.PeerViolation
 ]
 # generic protocol-order errors, not tied to one sentence of the spec
-UNTIED = {e.UnexpectedMessage}
+UNTIED = {e.UnexpectedMessage, e.CommitmentUnbuildable}
 
 
 def normalized(text: str) -> str:

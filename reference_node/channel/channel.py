@@ -41,6 +41,7 @@ from reference_node.channel.params import ChannelParams, ChannelType, PeerFeatur
 from reference_node.channel.serialize import load
 from reference_node.channel.signer import ChannelSigner
 from reference_node.channel.states import ChannelState
+from reference_node.transactions.types import TransactionBuildError
 
 # Which state each establishment message is valid in; updates/commitments check their own states.
 EXPECTED_STATE: dict[type[ChannelMessage], frozenset[ChannelState]] = {
@@ -211,12 +212,19 @@ class Channel(SimpleCloseMixin):
                 and not isinstance(message, ChannelReestablish | Error | Warning)
             ):
                 raise e.UnexpectedMessage(f"{message.NAME} before channel_reestablish")
-            handler(message)
+            try:
+                handler(message)
+            except TransactionBuildError as exc:
+                raise e.CommitmentUnbuildable(f"after {message.NAME}: {exc}") from exc
         except e.PeerViolation as err:
             self.data = snapshot
             self._out = []
             self._react(err)
         return self._take()
+
+    def is_link_ready(self) -> bool:
+        """Connected and, after a reconnection, past the peer's `channel_reestablish`: updates may flow."""
+        return self._link_ready()
 
     def _handlers(self) -> dict[type[ChannelMessage], Callable[[Any], None]]:
         return {

@@ -299,6 +299,13 @@ class UnexpectedMessage(PeerViolation):
     REQUIREMENT = "messages of the channel protocol arrive in the order BOLT 2 defines"
 
 
+class CommitmentUnbuildable(PeerViolation):
+    """The peer's updates lead to a commitment BOLT 3 cannot build (e.g. an opener too poor for its
+    anchors); the checks above should make this unreachable, so it is a last line of defence."""
+
+    REQUIREMENT = "BOLT 3 commitment transaction construction must be possible for the updated state"
+
+
 class UpdateFeeFromNonFunder(PeerViolation):
     REQUIREMENT_IDS = ("bolt02-update_fee-receiver-must-02",)
     REQUIREMENT = "if the sender is not responsible for paying the Bitcoin fee"
