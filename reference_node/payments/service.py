@@ -264,8 +264,10 @@ class PaymentService:
             return f"undecodable failure: {exc}"
         if decoded.failure_message is None:
             return "failure from an unknown node"
-        message = decoded.failure_message
-        return message.code.name if isinstance(message, FailureMessage) else str(message)
+        try:
+            return FailureMessage.from_bytes(decoded.failure_message).code.name
+        except FailureMessageError as exc:
+            return f"failure from the payee: {exc}"
 
     async def _on_htlc_received(self, slot: ChannelSlot, htlc: HtlcReceived) -> None:
         if slot.channel.state not in UPDATE_STATES:
