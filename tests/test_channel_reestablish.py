@@ -229,3 +229,17 @@ def test_commitment_signed_crossing_a_disconnection_keeps_commitment_numbers_in_
     a_ledger, b_ledger = pair.a.channel.ledger, pair.b.channel.ledger
     assert (a_ledger.local_ctn, a_ledger.remote_ctn) == (b_ledger.remote_ctn, b_ledger.local_ctn)
     assert pair.a.channel.balances_msat() == (1_000_000_000 - 4_000_006, 4_000_006)
+
+
+def test_reestablish_arriving_before_our_reconnection_is_answered() -> None:
+    pair = ChannelPair()
+    htlc_id = pair.add(pair.a, 10_000_000, 1)
+    pair.commit(pair.a)
+    pair.pump()
+    disconnect(pair)
+    # only A learns about the new connection; B gets A's channel_reestablish first
+    pair.apply(pair.a, pair.a.channel.peer_reconnected())
+    pair.pump()
+    assert pair.b.channel.is_link_ready() and pair.a.channel.is_link_ready()
+    complete_payment(pair, htlc_id, 1)
+    assert pair.b.channel.balances_msat() == (10_000_000, 990_000_000)

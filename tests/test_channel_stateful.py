@@ -245,8 +245,8 @@ class ChannelPairMachine(RuleBasedStateMachine):
 
 
 ChannelPairMachine.TestCase.settings = settings(
-    max_examples=100,
-    stateful_step_count=50,
+    max_examples=50,
+    stateful_step_count=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

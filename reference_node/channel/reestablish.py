@@ -87,7 +87,9 @@ class ReestablishMixin(NormalMixin):
         d = self.data
         ledger = self.ledger
         if not d.reestablish_sent:
-            raise e.UnexpectedMessage("channel_reestablish before we reconnected")
+            # the peer reconnected before our node told us about it: behave as after a disconnection
+            self._peer_disconnected()
+            self._peer_reconnected()
         if msg.next_commitment_number == 0:
             raise e.ReestablishZeroCommitmentNumber("next_commitment_number is 0")
         # option_data_loss_protect: a revocation number beyond ours is only believable with our secret
