@@ -54,8 +54,8 @@ class FakeContainer:
     def stop(self, timeout: int = 10) -> None:
         self.calls.append(("stop", self.name))
 
-    def remove(self, force: bool = False) -> None:
-        self.calls.append(("remove", self.name, str(force)))
+    def remove(self, force: bool = False, v: bool = False) -> None:
+        self.calls.append(("remove", self.name, f"force={force}", f"volumes={v}"))
 
     def wait(self, timeout: float) -> dict[str, int]:
         raise requests.exceptions.ReadTimeout("still running")
@@ -221,7 +221,11 @@ def test_close_saves_every_log_then_removes_containers_and_network(tmp_path: Pat
     asyncio.run(cln_docker_driver("alice", run, fake_chain).handle.start())
     run.close()
     assert (tmp_path / "docker" / "run-alice.log").read_text() == "log of run-alice\n"
-    assert client.calls[-2:] == [("remove", "run-alice", "True"), ("network.remove", "run")]
+    # the anonymous volume of the image's VOLUME /root/.lightning goes with the container
+    assert client.calls[-2:] == [
+        ("remove", "run-alice", "force=True", "volumes=True"),
+        ("network.remove", "run"),
+    ]
 
 
 def test_keep_containers_saves_logs_but_removes_nothing(tmp_path: Path) -> None:

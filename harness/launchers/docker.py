@@ -79,7 +79,6 @@ RUN_LABEL = "boltcheck.run"
 LOCALHOST = "127.0.0.1"
 CLN_DATA = "/root/.lightning"
 LND_DIR = "/root/.lnd"
-BITCOIN_DATA = "/home/bitcoin/.bitcoin"
 FEES_PORT = 8000
 STOP_TIMEOUT_S = 10
 READY_TIMEOUT_S = 60.0
@@ -237,7 +236,7 @@ class DockerRun:
         self.save_logs()
         if not self.keep:
             for container in self.containers.values():
-                _remove_quietly(container.name, functools.partial(container.remove, force=True))
+                _remove_quietly(container.name, functools.partial(container.remove, force=True, v=True))
             if self.network is not None:
                 network = self.network
                 _remove_quietly(network.name, network.remove)
@@ -251,7 +250,7 @@ class DockerRun:
         name = f"{self.run_id}-bitcoind"
         host_port = self.ports.allocate()
         command = bitcoind_arguments(
-            data_dir=BITCOIN_DATA,
+            data_dir=None,  # $HOME/.bitcoin, created by bitcoind
             rpc_port=BITCOIND_REGTEST_RPC_PORT,
             p2p_port=BITCOIND_REGTEST_RPC_PORT + 1,
             rpcauth=rpcauth_line(RPC_USER, password, new_rpc_password()),

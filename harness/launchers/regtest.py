@@ -57,10 +57,11 @@ def rpcauth_line(user: str, password: str, salt_hex: str) -> str:
 
 
 def bitcoind_arguments(
-    *, data_dir: str, rpc_port: int, p2p_port: int, rpcauth: str, bind_all: bool = False
+    *, data_dir: str | None, rpc_port: int, p2p_port: int, rpcauth: str, bind_all: bool = False
 ) -> list[str]:
     """Arguments after the bitcoind executable. `bind_all` is for a container on a private network
-    (its published port is bound to 127.0.0.1 on the host); a local process binds 127.0.0.1 only."""
+    (its published port is bound to 127.0.0.1 on the host); a local process binds 127.0.0.1 only.
+    `data_dir` None: bitcoind's default ($HOME/.bitcoin, which it creates; -datadir must exist)."""
     bind = (
         ["-rpcbind=0.0.0.0", "-rpcallowip=0.0.0.0/0"]
         if bind_all
@@ -70,7 +71,7 @@ def bitcoind_arguments(
         ]
     )
     return [
-        f"-datadir={data_dir}",
+        *([f"-datadir={data_dir}"] if data_dir is not None else []),
         "-regtest",
         "-server",
         "-txindex",  # get_tx of any transaction (ChainBackend)
@@ -93,7 +94,6 @@ class ClnSettings:
     bitcoind: BitcoindRpc
     bitcoin_cli: str | None = None  # bcli shells out to bitcoin-cli; None: the one on PATH
     developer: bool = True  # dev-bitcoind-poll and dev-fail need developer mode
-    log_file: str = "log"
     rpc_file: str | None = None  # a short path: unix socket paths are limited to ~108 bytes
 
 
@@ -103,8 +103,7 @@ def cln_config(settings: ClnSettings) -> str:
         "network=regtest",
         f"alias={settings.alias}",
         f"bind-addr={settings.bind_host}:{settings.bind_port}",
-        f"log-file={settings.log_file}",
-        "log-level=debug",
+        "log-level=debug",  # to stdout (no log-file): the launcher's log file or the container's logs
         f"bitcoin-rpcconnect={settings.bitcoind.host}",
         f"bitcoin-rpcport={settings.bitcoind.port}",
         f"bitcoin-rpcuser={settings.bitcoind.user}",
