@@ -12,6 +12,7 @@ from reference_node.channel import (
     HtlcFulfilled,
     HtlcReceived,
     PeerFeatures,
+    SendMessage,
     Side,
 )
 from reference_node.channel.messages import Error
@@ -148,3 +149,21 @@ def test_failing_the_channel_broadcasts_a_valid_latest_commitment(anchors: bool)
     assert kernel_accepts(funding_output.script_pubkey, funding_output.amount_sat, tx)
     # two non-dust HTLC outputs, to_local, to_remote (+ two anchors)
     assert len(tx.outputs) == (6 if anchors else 4)
+
+
+def test_force_close_sends_error_and_broadcasts_the_commitment() -> None:
+    pair = ChannelPair()
+    actions = pair.a.channel.force_close()
+    assert [type(a.message) for a in actions if isinstance(a, SendMessage)] == [Error]
+    assert [a.description for a in actions if isinstance(a, BroadcastTx)] == [
+        "latest local commitment (unilateral close)"
+    ]
+    assert pair.a.channel.state is ChannelState.FAILED
+
+
+def test_fundee_forgets_a_channel_whose_funding_never_confirms() -> None:
+    pair = ChannelPair(auto_open=False)
+    pair.pump()
+    actions = pair.b.channel.forget_unconfirmed_funding()
+    assert not any(isinstance(a, SendMessage | BroadcastTx) for a in actions)
+    assert pair.b.channel.state is ChannelState.FAILED

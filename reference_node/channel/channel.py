@@ -55,6 +55,10 @@ EXPECTED_STATE: dict[type[ChannelMessage], frozenset[ChannelState]] = {
 }
 
 
+class LocalFailure(e.ChannelError):
+    """We fail the channel ourselves (force close, timeout)."""
+
+
 class PeerError(e.PeerViolation):
     REQUIREMENT = "an `error` from the peer fails the channel (BOLT 1)"
 
@@ -337,6 +341,30 @@ class Channel(SimpleCloseMixin):
     def closing_confirmed(self, closing_txid: bytes) -> list[Action]:
         """Chain event: a mutual closing transaction confirmed."""
         return self._command(lambda: self._closing_confirmed(closing_txid))
+
+    def force_close(self, reason: str = "force close") -> list[Action]:
+        """Unilateral close (BOLT 5 "Failing a Channel"): send `error`, broadcast our latest commitment.
+        Also what a node's timers call when a required response never comes (BOLT 2 allows failing then)."""
+        if self.data.state in (ChannelState.FAILED, ChannelState.CLOSED):
+            raise e.CommandRejected(f"channel already {self.data.state.value}")
+        return self._command(lambda: self._fail(LocalFailure(reason)))
+
+    def forget_unconfirmed_funding(self) -> list[Action]:
+        """Fundee only: "SHOULD forget the channel if it does not see the correct funding transaction after a
+        timeout of 2016 blocks" (the node counts the blocks). Nothing is broadcast: nothing of ours is at
+        risk."""
+        d = self.data
+        if (
+            d.opener is not Side.REMOTE
+            or d.state is not ChannelState.AWAITING_CHANNEL_READY
+            or d.funding_depth
+        ):
+            raise e.CommandRejected("only an unconfirmed channel we did not fund can be forgotten")
+        return self._command(
+            lambda: self._fail(
+                LocalFailure("funding not confirmed in time"), broadcast=False, send_error=False
+            )
+        )
 
     def peer_disconnected(self) -> list[Action]:
         return self._command(self._peer_disconnected)
