@@ -156,10 +156,9 @@ class OnchainWorld:
     def fee_input(self, watcher: Watcher) -> FeeInput:
         watcher.fee_inputs_added += 1
         privkey = key_of(f"fee {watcher.name} {watcher.fee_inputs_added}")
-        outpoint = self.chain.fund(script_of(privkey), FEE_INPUT_SAT, confirm=True)
+        outpoint = self.chain.fund(script_of(privkey), FEE_INPUT_SAT)
         tx = Tx.parse(self.chain.get_tx(outpoint.txid).raw)
         vout = next(i for i, o in enumerate(tx.outputs) if o.script_pubkey == script_of(privkey))
-        self.feed_new_blocks()
         return FeeInput(OutPoint(tx.txid(), vout), FEE_INPUT_SAT, privkey, watcher.sweep_script)
 
     def feed_new_blocks(self, offline: tuple[Watcher, ...] = ()) -> None:

@@ -191,7 +191,6 @@ def plan_claims(ctx: PlanContext, evaluation: Evaluation, fee_input_for: FeeInpu
     if close is None or close.built is None:
         return plan
     penalty: list[ClaimInput] = []
-    anchors: list[ClaimInput] = []
     tip = ctx.tip
     for watched in evaluation.unspent():
         claim = watched.claim
@@ -212,33 +211,34 @@ def plan_claims(ctx: PlanContext, evaluation: Evaluation, fee_input_for: FeeInpu
                 _sweep(plan, ctx, [claim_input], "to_remote sweep", REQ_TO_REMOTE)
             continue
         if claim is ClaimKind.ANCHOR:
+            script = _script(watched)
             if watched.our_anchor:
-                script = _script(watched)
-                anchors.append(
-                    signed_input(
-                        _spent(watched),
-                        SEQUENCE_RBF,
-                        ctx.keys.funding_privkey,
-                        lambda s, script=script: witness_anchor_owner(s, script),  # type: ignore[misc]
-                    )
+                # ours: worth only its 330 sat as fee; spend it at once to keep the UTXO set clean
+                anchor = signed_input(
+                    _spent(watched),
+                    SEQUENCE_RBF,
+                    ctx.keys.funding_privkey,
+                    lambda s, script=script: witness_anchor_owner(s, script),  # type: ignore[misc]
+                )
+                plan.txs.append(
+                    PlannedTx(build_anchor_sweep([anchor]).serialize(), "anchor sweep", REQ_ANCHOR_SWEEP)
                 )
             elif _age_ok(watched, tip, ANCHOR_ANYONE_CSV):
-                script = _script(watched)
-                anchors.append(
-                    ClaimInput(
-                        _spent(watched),
-                        ANCHOR_ANYONE_CSV,
-                        lambda tx, i, script=script: witness_anchor_anyone(script),  # type: ignore[misc]
+                # theirs, left unspent: BOLT 3 lets anyone sweep it 16 blocks after the commitment
+                anchor = ClaimInput(
+                    _spent(watched),
+                    ANCHOR_ANYONE_CSV,
+                    lambda tx, i, script=script: witness_anchor_anyone(script),  # type: ignore[misc]
+                )
+                plan.txs.append(
+                    PlannedTx(
+                        build_anchor_sweep([anchor]).serialize(), "anchor sweep by anyone", REQ_ANCHOR_SWEEP
                     )
                 )
             continue
         _plan_single(plan, ctx, evaluation, watched, label, fee_input_for)
     if penalty:
         _sweep(plan, ctx, penalty, "penalty (revoked commitment)", _penalty_requirements(evaluation))
-    # anchors: once the other side's anchor may be swept by anyone, clean both up in one transaction
-    if anchors and any(i.sequence == ANCHOR_ANYONE_CSV for i in anchors):
-        tx = build_anchor_sweep(anchors)
-        plan.txs.append(PlannedTx(tx.serialize(), "anchor sweep", REQ_ANCHOR_SWEEP))
     return plan
 
 
