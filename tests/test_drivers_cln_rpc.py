@@ -305,3 +305,25 @@ def test_waiting_for_a_state_that_never_comes_times_out_with_the_current_state()
 
     with pytest.raises(WaitTimeout, match="current state: \\['normal'\\]"):
         run(scenario())
+
+
+def test_force_close_falls_back_when_dev_fail_cannot_pick_the_channel() -> None:
+    channels = response("listpeerchannels.1.json")
+    first = channels["channels"][0]
+    second = dict(first, channel_id="ab" * 32, short_channel_id="200x1x0")  # a second channel, same peer
+    fake = FakeLightningd(
+        {
+            "listpeerchannels": {"channels": [first, second]},
+            "listclosedchannels": {"closedchannels": []},
+            "disconnect": {},
+            "close": response("close.1.json"),
+        }
+    )
+
+    async def scenario() -> None:
+        async with serving(fake) as path:
+            await driver_for(path, developer=True).close(bytes.fromhex(first["channel_id"]), force=True)
+
+    run(scenario())
+    assert "dev-fail" not in fake.methods()
+    assert fake.methods()[-2:] == ["disconnect", "close"]

@@ -69,6 +69,10 @@ CLN_STATES: Mapping[str, ChannelState] = {
     "ONCHAIN": ChannelState.CLOSED,  # funding spend confirmed; onchaind resolves outputs (BOLT 5)
 }
 
+_LIVE_STATES = frozenset(
+    {ChannelState.OPENING, ChannelState.AWAITING_LOCKIN, ChannelState.NORMAL, ChannelState.SHUTTING_DOWN}
+)
+
 #: `pay` error codes that mean "the payment failed" (doc/schemas/pay.json, "errors"); others are RPC errors
 PAY_FAILURE_CODES = frozenset({-1, 201, 203, 205, 206, 207, 210})
 
@@ -448,19 +452,19 @@ class ClnDriver(NodeDriver):
             return payment_from_pay_error(exc, payment_hash)
         return payment_from_pay(result)
 
-    async def _channel(self, channel_id: bytes) -> ChannelInfo:
-        for channel in await self.list_channels():
-            if channel.channel_id == channel_id:
-                return channel
-        raise DriverError(f"{self.handle.name}: no channel {channel_id.hex()}")
-
     async def close(self, channel_id: bytes, force: bool) -> None:
         if not force:
             await self.rpc.call("close", {"id": channel_id.hex()}, timeout_s=CLOSE_TIMEOUT_S)
             return
-        channel = await self._channel(channel_id)
-        if self.developer:
-            # dev-fail: broadcast our latest commitment now (lightningd/peer_control.c, developer mode)
+        channels = await self.list_channels()
+        matching = [c for c in channels if c.channel_id == channel_id]
+        if not matching:
+            raise DriverError(f"{self.handle.name}: no channel {channel_id.hex()}")
+        channel = matching[0]
+        live_with_peer = [c for c in channels if c.peer_id == channel.peer_id and c.state in _LIVE_STATES]
+        if self.developer and len(live_with_peer) == 1:
+            # dev-fail (developer mode) broadcasts our latest commitment now; it takes the peer's id and
+            # refuses when there is more than one channel with that peer (lightningd/peer_control.c)
             await self.rpc.call("dev-fail", {"id": channel.peer_id.hex()})
             return
         # Without developer mode: a close that may not wait for the peer (unilateraltimeout, seconds) after
