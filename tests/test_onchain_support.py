@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from harness.chain import EmbeddedChain
 from harness.chain import OutPoint as ChainOutPoint
-from harness.chain.errors import TxRejected
+from harness.chain.errors import TxRejected, UnknownTransaction
 from reference_node.bitcoin.address import p2wpkh_script
 from reference_node.bitcoin.ecdsa import public_key_of
 from reference_node.bitcoin.tx import OutPoint, Tx
@@ -185,11 +185,20 @@ class OnchainWorld:
             self.feed_new_blocks(offline)
 
     def catch_up(self, watcher: Watcher) -> None:
-        for missed in self._pending.pop(watcher.name, []):
-            self.perform(
-                watcher,
-                watcher.monitor.block_connected(missed, self.block_txs(missed), self.sweep_feerate_per_kw),
+        """Feed the blocks a monitor missed; like a node scanning up to the tip, it broadcasts only what the
+        last block calls for (earlier claims may already be invalidated by what followed)."""
+        missed = self._pending.pop(watcher.name, [])
+        for position, height in enumerate(missed):
+            actions = watcher.monitor.block_connected(
+                height, self.block_txs(height), self.sweep_feerate_per_kw
             )
+            self.perform(watcher, actions, offline=position < len(missed) - 1)
+
+    def confirmed(self, tx: Tx) -> bool:
+        try:
+            return self.chain.get_tx(tx.txid_hex).block_height is not None
+        except UnknownTransaction:
+            return False
 
     # -- balances ----------------------------------------------------------------------------------
 

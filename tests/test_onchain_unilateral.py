@@ -86,10 +86,9 @@ def _confirmed_claims(w: OnchainWorld, who: Watcher) -> set[bytes]:
     for broadcast in who.broadcasts:
         if broadcast.description.startswith("anchor sweep"):
             continue  # spends only anchor value, which was burnt by the commitment's opener
-        txid = Tx.parse(broadcast.tx).txid()
-        info = w.chain.get_tx(txid[::-1].hex())
-        if info.block_height is not None:
-            txids.add(txid)
+        tx = Tx.parse(broadcast.tx)
+        if w.confirmed(tx):
+            txids.add(tx.txid())
     return txids
 
 

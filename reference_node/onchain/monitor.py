@@ -41,6 +41,7 @@ from reference_node.onchain.model import (
     FeeInput,
     FeeInputError,
     FeeInputNeeded,
+    NotRevoked,
     OnchainAction,
     PreimageLearned,
     UnknownCommitment,
@@ -154,6 +155,17 @@ class ChannelMonitor:
         if record is None or funding is None:
             raise UnknownCommitment("local", commitment_number)
         return self._signed(record)
+
+    def revoked_local_commitment(self, commitment_number: int) -> Tx:
+        """The harness's `breach` fault: one of our revoked commitments, signed (BOLT 5 "MUST NOT broadcast
+        a commitment transaction for which *it* has exposed the `per_commitment_secret`": a defect on
+        purpose)."""
+        if commitment_number >= self.records.local_current_number:
+            raise NotRevoked(
+                f"local commitment {commitment_number} is not revoked "
+                f"(current is {self.records.local_current_number})"
+            )
+        return self.signed_local_commitment(commitment_number)
 
     def local_commitment_numbers(self) -> list[int]:
         return sorted(r.view.commitment_number for r in self.records.local)
