@@ -143,10 +143,11 @@ def test_cln_container_call_sequence(tmp_path: Path) -> None:
     client = FakeDockerClient()
     run = new_run(tmp_path, client)
     driver = cln_docker_driver("alice", run, fake_chain)
+    assert [c[0] for c in client.calls] == ["image.get", "image.pull"]  # pulled when the driver is made
     asyncio.run(driver.handle.start())
-    names = [c[0] for c in client.calls]
-    assert names == ["network.create", "image.get", "image.pull", "container.create", "put_archive", "start"]
-    assert json.loads(client.calls[0][3]) == {RUN_LABEL: "run"}
+    names = [c[0] for c in client.calls[2:]]
+    assert names == ["network.create", "image.get", "container.create", "put_archive", "start"]
+    assert json.loads(client.calls[2][3]) == {RUN_LABEL: "run"}
     created = client.created["run-alice"]
     assert (
         created["image"] == IMAGES["cln"]

@@ -200,3 +200,34 @@ def test_the_registry_builds_cln_and_lnd_drivers_through_the_session(
     finally:
         close_all_sessions()
         LaunchOptions().export()
+
+
+def test_the_scenarios_embedded_chain_is_served_to_launched_nodes_not_duplicated(tmp_path: Path) -> None:
+    from harness.chain import EmbeddedChain
+    from harness.chain.rpc_client import RpcClient
+    from harness.launchers.options import LauncherKind
+
+    chain = EmbeddedChain(tmp_path / "scenario" / "chain", seed=b"\x00" * 8)
+    try:
+        chain.mine(3)
+        session = session_for(
+            NodeSetup("a", "cln", b"\x01" * 32, tmp_path / "scenario" / "a"), LaunchOptions()
+        )
+        session.adopt_chain(chain, LauncherKind.PROCESS)
+        session.adopt_chain(chain, LauncherKind.PROCESS)  # the second node of the scenario: same chain
+        service = session.chain_service()
+        assert service.backend is chain and service.node_rpc.host == "127.0.0.1"
+        client = RpcClient(service.node_rpc.url, service.node_rpc.user, service.node_rpc.password)
+        assert client.call("getblockcount") == chain.height() == 3
+    finally:
+        close_all_sessions()
+        chain.close()
+
+
+def test_docker_nodes_cannot_use_the_embedded_chain_and_say_why(tmp_path: Path) -> None:
+    from harness.launchers.options import LauncherKind
+
+    session = session_for(NodeSetup("a", "cln", b"\x01" * 32, tmp_path / "s" / "a"), LaunchOptions())
+    with pytest.raises(UnsupportedOperation, match="--chain bitcoind"):
+        session.adopt_chain(object(), LauncherKind.DOCKER)  # type: ignore[arg-type]
+    close_all_sessions()

@@ -13,6 +13,7 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from harness.chain.backend import ChainBackend
 from harness.chain.bitcoind import BitcoindChain
@@ -82,6 +83,18 @@ def prepare_faucet(client: RpcClient) -> BitcoindChain:
     if chain.height() <= COINBASE_MATURITY:
         chain.mine(COINBASE_MATURITY + 1 - chain.height())
     return chain
+
+
+def served_embedded_chain(chain: Any, port: int) -> ChainService:
+    """The scenario's own in-process EmbeddedChain, served over bitcoind-compatible RPC on 127.0.0.1
+    (harness/chain/rpc_server.py) so that lightningd and lnd processes watch the very chain the steps mine."""
+    from harness.chain.rpc_server import ChainRpcServer
+
+    password = new_rpc_password()
+    server = ChainRpcServer(chain, port=port, user=RPC_USER, password=password)
+    server.start()
+    rpc = BitcoindRpc("127.0.0.1", server.port, RPC_USER, password)
+    return ChainService(rpc, chain, f"the scenario's embedded chain served on {server.url}", server.close)
 
 
 def attached_chain(url: str) -> ChainService:

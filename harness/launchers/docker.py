@@ -380,6 +380,7 @@ class ContainerHandle:
 def cln_docker_driver(name: str, run: DockerRun, chain: Callable[[], ChainService]) -> ClnDriver:
     container_name = f"{run.run_id}-{name}"
     p2p_port, rpc_port = run.ports.allocate(), run.ports.allocate()
+    run.ensure_image(image_for("cln"))  # pull now: a first pull would not fit the node's start timeout
 
     def spec() -> ContainerSpec:
         settings = ClnSettings(
@@ -408,6 +409,7 @@ def cln_docker_driver(name: str, run: DockerRun, chain: Callable[[], ChainServic
 def lnd_docker_driver(name: str, run: DockerRun, chain: Callable[[], ChainService]) -> LndDriver:
     container_name = f"{run.run_id}-{name}"
     p2p_port, rest_port = run.ports.allocate(), run.ports.allocate()
+    run.ensure_image(image_for("lnd"))  # pull now: a first pull would not fit the node's start timeout
     cert_path, macaroon_path = lnd_credential_paths(LND_DIR)
 
     def spec() -> ContainerSpec:

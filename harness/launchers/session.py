@@ -24,7 +24,7 @@ from harness.chain.backend import ChainBackend
 from harness.drivers.base import NodeDriver, UnsupportedOperation
 from harness.drivers.registry import NodeSetup
 from harness.launchers.attach import cln_attached_driver, lnd_attached_driver
-from harness.launchers.chain import ChainService, attached_chain
+from harness.launchers.chain import ChainService, attached_chain, served_embedded_chain
 from harness.launchers.docker import (
     DockerRun,
     cln_docker_driver,
@@ -100,9 +100,27 @@ class LaunchSession:
             self._docker = DockerRun(docker_client(), run_id, self.scenario_dir / "docker", self.ports, keep)
         return self._docker
 
+    def adopt_chain(self, chain: ChainBackend, launcher: LauncherKind) -> None:
+        """Use the chain the executor opened for the scenario (NodeSetup.chain), never a second one."""
+        with self._chain_lock:
+            if self._chain is not None and self._chain.backend is chain:
+                return
+            if self._chain is not None:
+                raise UnsupportedOperation("cln/lnd", "chain", "the scenario's nodes were given two chains")
+            if launcher is LauncherKind.DOCKER:
+                raise UnsupportedOperation(
+                    "docker",
+                    "embedded chain",
+                    "containers cannot reach the embedded chain's RPC on the host's 127.0.0.1: "
+                    "run cln/lnd in Docker with --chain bitcoind",
+                )
+            self._chain = served_embedded_chain(chain, self.ports.allocate())
+
     # ----- drivers
     def driver(self, implementation: str, setup: NodeSetup) -> NodeDriver:
         launcher = self.options.launcher_for(implementation)
+        if setup.chain is not None and launcher is not LauncherKind.ATTACH:
+            self.adopt_chain(setup.chain, launcher)
         if launcher is LauncherKind.ATTACH:
             self.attached_chain_service()
             return self._attached(implementation, setup)
@@ -152,8 +170,7 @@ _SESSIONS: dict[Path, LaunchSession] = {}
 _SESSIONS_LOCK = threading.Lock()
 
 
-def session_for(setup: NodeSetup, options: LaunchOptions | None = None) -> LaunchSession:
-    scenario_dir = setup.workdir.parent
+def _session(scenario_dir: Path, options: LaunchOptions | None) -> LaunchSession:
     with _SESSIONS_LOCK:
         session = _SESSIONS.get(scenario_dir)
         if session is None:
@@ -164,6 +181,17 @@ def session_for(setup: NodeSetup, options: LaunchOptions | None = None) -> Launc
             session = LaunchSession(scenario_dir, options or LaunchOptions.from_environment())
             _SESSIONS[scenario_dir] = session
         return session
+
+
+def session_for(setup: NodeSetup, options: LaunchOptions | None = None) -> LaunchSession:
+    return _session(setup.workdir.parent, options)
+
+
+def scenario_chain(scenario_workdir: Path) -> ChainBackend:
+    """A real bitcoind for the scenario whose work dir this is (for `--chain bitcoind`): a local process
+    or, with `--launcher docker`, a container on the run's network; its cln/lnd nodes use the same one.
+    The executor's chain opener calls this; the session stops bitcoind when the next scenario begins."""
+    return _session(scenario_workdir, None).chain_service().backend
 
 
 def chain_for(scenario_workdir: Path) -> ChainBackend | None:
