@@ -129,6 +129,7 @@ class RpcServer:
             ),
             "dev-sendraw": (("id", "msghex"), self.dev_sendraw),
             "dev-update-fee": (("id", "feerate_per_kw"), self.dev_update_fee),
+            "dev-wait-settled": (("id", "timeout"), self.dev_wait_settled),
         }
 
     # -- serving ---------------------------------------------------------------------------------------
@@ -589,6 +590,28 @@ class RpcServer:
         except ChannelCommandError as exc:
             raise RpcError(LIGHTNINGD, str(exc)) from exc
         return {"feerate_per_kw": feerate}
+
+    async def dev_wait_settled(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Wait until a channel has no update in flight (every HTLC and fee change in both commitments and
+        revoked for), so both sides' balances can be compared."""
+        ref = params.get("id")
+        timeout = params.get("timeout", 60)
+        if not isinstance(ref, str) or not isinstance(timeout, int | float):
+            raise RpcError(INVALID_PARAMS, "id (channel) and timeout (seconds) are needed")
+        try:
+            slot = self.node.channels.find(ref)
+        except ChannelCommandError as exc:
+            raise RpcError(LIGHTNINGD, str(exc)) from exc
+
+        def settled() -> bool:
+            ledger = slot.channel.data.ledger
+            return ledger is not None and not ledger.updates and not ledger.remote_pending
+
+        try:
+            await self.node.channels.changes.wait_for(settled, float(timeout))
+        except TimeoutError as exc:
+            raise RpcError(LIGHTNINGD, f"channel {ref} still has updates in flight after {timeout}s") from exc
+        return {"to_us_msat": _to_us_msat(slot)}
 
 
 def _payment_json(row: PaymentRow) -> dict[str, Any]:

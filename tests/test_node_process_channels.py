@@ -4,6 +4,7 @@ balances minus the closing fee, to the satoshi."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from pyln.client import RpcError
 from harness.chain.process import ChainProcess, launch_chain_process
 from tests.test_node_support import NodeProcess, fund, mine, start_node
 
-PAYMENTS_EACH_WAY = 30
+# The acceptance run is 1000 each way (BOLTCHECK_PROCESS_PAYMENTS=1000); the default keeps the suite quick.
+PAYMENTS_EACH_WAY = int(os.environ.get("BOLTCHECK_PROCESS_PAYMENTS", "30"))
 
 
 @pytest.fixture
@@ -38,51 +40,60 @@ def nodes(tmp_path: Path, chain: ChainProcess) -> Iterator[tuple[NodeProcess, No
 
 
 def open_channel(
-    chain: ChainProcess, a: NodeProcess, b: NodeProcess, amount_sat: int, **options: object
+    chain: ChainProcess, funder: NodeProcess, fundee: NodeProcess, amount_sat: int, **options: object
 ) -> str:
-    host, port = b.host_port
-    a.rpc.connect(b.node_id, host, port)
-    result = a.rpc.fundchannel(b.node_id, amount_sat, **options)
-    mine(chain, 3, a, b)
-    for node in (a, b):
+    host, port = fundee.host_port
+    funder.rpc.connect(fundee.node_id, host, port)
+    result = funder.rpc.fundchannel(fundee.node_id, amount_sat, **options)
+    mine(chain, 3, funder, fundee)
+    for node in (funder, fundee):
         channel = node.rpc.listpeerchannels()["channels"][0]
         assert channel["state"] == "CHANNELD_NORMAL", channel
     return str(result["channel_id"])
 
 
+@pytest.mark.parametrize("anchors", [False, True], ids=["static_remotekey", "anchors"])
+@pytest.mark.parametrize("opener", [0, 1], ids=["a_opens", "b_opens"])
 def test_pyln_client_drives_open_pay_both_ways_update_fee_and_mutual_close(
-    chain: ChainProcess, nodes: tuple[NodeProcess, NodeProcess]
+    chain: ChainProcess, nodes: tuple[NodeProcess, NodeProcess], anchors: bool, opener: int
 ) -> None:
-    a, b = nodes
-    fund(chain, a, 0.02)
-    assert a.rpc.listfunds()["outputs"][0]["amount_msat"] == 2_000_000_000
-    channel_id = open_channel(chain, a, b, 1_000_000, push_msat=100_000_000)
+    funder, fundee = nodes[opener], nodes[1 - opener]
+    fund(chain, funder, 0.02)
+    assert funder.rpc.listfunds()["outputs"][0]["amount_msat"] == 2_000_000_000
+    channel_type = [12, 22] if anchors else [12]
+    channel_id = open_channel(
+        chain, funder, fundee, 1_000_000, push_msat=100_000_000, channel_type=channel_type
+    )
+    assert funder.rpc.listpeerchannels()["channels"][0]["channel_type"]["bits"] == channel_type
     for n in range(PAYMENTS_EACH_WAY):
-        to_b = b.rpc.invoice(1_000_000 + n, f"to-b-{n}", "test")
-        assert a.rpc.pay(to_b["bolt11"])["status"] == "complete"
-        to_a = a.rpc.invoice(500_000 + n, f"to-a-{n}", "test")
-        assert b.rpc.pay(to_a["bolt11"])["status"] == "complete"
+        to_fundee = fundee.rpc.invoice(1_000_000 + n, f"to-fundee-{n}", "test")
+        assert funder.rpc.pay(to_fundee["bolt11"])["status"] == "complete"
+        to_funder = funder.rpc.invoice(500_000 + n, f"to-funder-{n}", "test")
+        assert fundee.rpc.pay(to_funder["bolt11"])["status"] == "complete"
         if n == PAYMENTS_EACH_WAY // 2:
-            a.rpc.call("dev-update-fee", {"id": channel_id, "feerate_per_kw": 1000})
-    assert b.rpc.waitinvoice("to-b-0")["status"] == "paid"
-    channels_a = a.rpc.listpeerchannels()["channels"][0]
-    channels_b = b.rpc.listpeerchannels()["channels"][0]
-    assert channels_a["feerate"]["perkw"] == 1000
-    expected_b_msat = 100_000_000 + sum(1_000_000 + n - 500_000 - n for n in range(PAYMENTS_EACH_WAY))
-    assert channels_b["to_us_msat"] == expected_b_msat
-    assert channels_a["to_us_msat"] == 1_000_000_000 - expected_b_msat
-    a_before_sat = sum(o["amount_msat"] for o in a.rpc.listfunds()["outputs"]) // 1000
-    closed = a.rpc.close(channel_id)
+            funder.rpc.call("dev-update-fee", {"id": channel_id, "feerate_per_kw": 1000})
+    assert fundee.rpc.waitinvoice("to-fundee-0")["status"] == "paid"
+    expected_fundee_msat = 100_000_000 + 500_000 * PAYMENTS_EACH_WAY
+    # the payer learns the preimage first; wait until the payee's side settled the last HTLC
+    for node in (funder, fundee):
+        node.rpc.call("dev-wait-settled", {"id": channel_id, "timeout": 30})
+    channel_funder = funder.rpc.listpeerchannels()["channels"][0]
+    channel_fundee = fundee.rpc.listpeerchannels()["channels"][0]
+    assert channel_funder["feerate"]["perkw"] == 1000
+    assert channel_fundee["to_us_msat"] == expected_fundee_msat
+    assert channel_funder["to_us_msat"] == 1_000_000_000 - expected_fundee_msat
+    funder_before_sat = sum(o["amount_msat"] for o in funder.rpc.listfunds()["outputs"]) // 1000
+    closed = funder.rpc.close(channel_id)
     assert closed["type"] == "mutual"
-    mine(chain, 1, a, b)
+    mine(chain, 1, funder, fundee)
     closing = chain.client().call("getrawtransaction", closed["txid"], True)
     fee_sat = 1_000_000 - sum(round(o["value"] * 100_000_000) for o in closing["vout"])
-    a_after_sat = sum(o["amount_msat"] for o in a.rpc.listfunds()["outputs"]) // 1000
-    b_after_sat = sum(o["amount_msat"] for o in b.rpc.listfunds()["outputs"]) // 1000
-    # the opener pays the closing fee (BOLT 3); balances are rounded down to the satoshi
-    assert b_after_sat == expected_b_msat // 1000
-    assert a_after_sat - a_before_sat == (1_000_000_000 - expected_b_msat) // 1000 - fee_sat
-    for node in (a, b):
+    funder_after_sat = sum(o["amount_msat"] for o in funder.rpc.listfunds()["outputs"]) // 1000
+    fundee_after_sat = sum(o["amount_msat"] for o in fundee.rpc.listfunds()["outputs"]) // 1000
+    # the opener pays the closing fee (BOLT 3); both balances are whole satoshis here
+    assert fundee_after_sat == expected_fundee_msat // 1000
+    assert funder_after_sat - funder_before_sat == (1_000_000_000 - expected_fundee_msat) // 1000 - fee_sat
+    for node in (funder, fundee):
         assert node.rpc.listpeerchannels()["channels"][0]["state"] == "ONCHAIN"
 
 
