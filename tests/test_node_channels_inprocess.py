@@ -45,6 +45,8 @@ async def _pay_batch(payer: LightningNode, payee: LightningNode, amounts: list[i
     return sum(amounts)
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1200)  # 1000 payments each way: about 50-130 s each on a loaded 2-core machine
 @pytest.mark.parametrize("anchors", [False, True], ids=["static_remotekey", "anchors"])
 @pytest.mark.parametrize("opener", ["a", "b"])
 def test_open_pay_both_ways_update_fee_and_mutual_close(tmp_path: Path, anchors: bool, opener: str) -> None:
