@@ -194,6 +194,16 @@ class OnchainWorld:
             )
             self.perform(watcher, actions, offline=position < len(missed) - 1)
 
+    def reorg(self, depth: int) -> None:
+        """Replace the last `depth` blocks by `depth + 1` new ones (their transactions go back to the
+        mempool and are mined again); the monitors are told and fed the new branch."""
+        first_gone = self.chain.height() - depth + 1
+        for watcher in self.watchers:
+            watcher.monitor.blocks_disconnected(first_gone)
+        self.fed_height = first_gone - 1
+        self.chain.reorg(depth)
+        self.feed_new_blocks()
+
     def confirmed(self, tx: Tx) -> bool:
         try:
             return self.chain.get_tx(tx.txid_hex).block_height is not None

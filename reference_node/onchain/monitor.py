@@ -195,6 +195,8 @@ class ChannelMonitor:
     def add_fee_input(self, fee_input: FeeInput) -> list[OnchainAction]:
         if fee_input.outpoint not in {f.outpoint for f in self.state.fee_inputs}:
             self.state.fee_inputs.append(fee_input)
+        if self.state.local_commitment_broadcast and self._evaluation.close is None:
+            return self.bump_local_commitment(self.state.cpfp_target_feerate_per_kw)
         return self._actions()
 
     # -- inputs: chain -------------------------------------------------------------------------------
