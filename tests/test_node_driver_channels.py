@@ -11,6 +11,7 @@ from harness.chain.embedded import EmbeddedChain
 from harness.drivers.base import ChannelState, OpenChannelOptions
 from harness.drivers.reference import ReferenceDriver
 from harness.drivers.registry import NodeSetup
+from reference_node.bitcoin.tx import Tx
 
 
 def _driver(tmp_path: Path, chain: EmbeddedChain, name: str) -> ReferenceDriver:
@@ -50,6 +51,39 @@ def test_driver_opens_pays_and_closes_a_channel(tmp_path: Path) -> None:
                 chain.mine(1)
                 await bob.wait_for_channel_state(opened.channel_id, ChannelState.CLOSED, 30.0)
                 assert await bob.onchain_balance_sat() == 100_000
+            finally:
+                await alice.stop()
+                await bob.stop()
+
+    asyncio.run(scenario())
+
+
+def test_driver_force_close_broadcasts_the_latest_commitment(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        with EmbeddedChain(tmp_path / "chain") as chain:
+            chain.mine(101)
+            alice, bob = _driver(tmp_path, chain, "alice"), _driver(tmp_path, chain, "bob")
+            await alice.start()
+            await bob.start()
+            try:
+                chain.fund(await alice.new_address(), 1_500_000, confirm=True)
+                await alice.onchain_balance_sat()
+                await alice.connect(bob.address, 10.0)
+                opened = await alice.open_channel(bob.node_id, 1_000_000, 0, OpenChannelOptions())
+                chain.mine(3)
+                await alice.wait_for_channel_state(opened.channel_id, ChannelState.NORMAL, 30.0)
+                await alice.close(opened.channel_id, force=True)
+                [closing] = await alice.list_channels()
+                assert closing.state is ChannelState.CLOSING
+                assert alice.lightning is not None
+                slot = alice.lightning.channels.find(opened.channel_id.hex())
+                assert slot.closing_tx is not None
+                commitment = Tx.parse(slot.closing_tx)
+                # the chain's mempool accepted it (Bitcoin Core's script checks): it is mined next
+                assert commitment.txid_hex in chain.mempool()
+                chain.mine(1)
+                await alice.onchain_balance_sat()
+                assert slot.funding_spent_by == commitment.txid()
             finally:
                 await alice.stop()
                 await bob.stop()
