@@ -181,6 +181,7 @@ def test_restart_starts_the_same_container_again(tmp_path: Path) -> None:
     asyncio.run(handle.stop())
     asyncio.run(handle.start())
     assert [c[0] for c in client.calls].count("container.create") == 1
+    assert (tmp_path / "docker" / "run-alice.log").exists()  # saved when the node stopped
     assert [c for c in client.calls if c[0] in ("stop", "start")] == [
         ("start", "run-alice"),
         ("stop", "run-alice"),

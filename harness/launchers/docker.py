@@ -367,6 +367,8 @@ class ContainerHandle:
     async def stop(self) -> None:
         if self.container is not None:
             await asyncio.to_thread(self.container.stop, timeout=STOP_TIMEOUT_S)
+            # saved at once, so a failed scenario's work dir has the log before the reports are written
+            await asyncio.to_thread(self.run.save_logs)
 
     async def wait_exit(self, timeout_s: float) -> bool:
         if self.container is None:
