@@ -30,6 +30,7 @@ from reference_node.bitcoin.address import Network as AddressNetwork
 from reference_node.bitcoin.tx import TxOut
 from reference_node.chain_source import FEERATE_FLOOR_PER_KW, ChainSource, ChainSourceError
 from reference_node.channel import ChannelState, ChannelType
+from reference_node.channel.states import FUNDED_STATES
 from reference_node.faults import Controls, Faults
 from reference_node.invoice import Currency
 from reference_node.nodekey import Entropy, NodeKey
@@ -445,6 +446,7 @@ class LightningNode:
         self._feerate_per_kw = FEERATE_FLOOR_PER_KW
         self._funding_cache: dict[tuple[bytes, int], tuple[int, int, TxOut]] = {}
         self._watcher: asyncio.Task[None] | None = None
+        self._reconnector: asyncio.Task[None] | None = None
         self._block_lock = asyncio.Lock()
 
     @property
@@ -462,13 +464,34 @@ class LightningNode:
         self.channels.load()
         await self._catch_up()
         self._watcher = asyncio.ensure_future(self._watch_chain())
-        return await self.node.start(host, port)
+        address = await self.node.start(host, port)
+        self._reconnector = asyncio.ensure_future(self._reconnect_channel_peers())
+        return address
+
+    async def _reconnect_channel_peers(self) -> None:
+        """After a restart, connect to every peer we have a live channel with and an address for (as Core
+        Lightning does), so the channels reestablish without waiting for the peer."""
+        live = {
+            s.peer_id
+            for s in self.channels.slots.values()
+            if s.channel.state in FUNDED_STATES and s.channel.state is not ChannelState.CLOSED
+        }
+        for peer_id in sorted(live):
+            address = self.store.get_meta(f"peer_address/{peer_id.hex()}")
+            if address is None or self.node.peer(peer_id) is not None:
+                continue
+            host, _, port = address.rpartition(":")
+            try:
+                await self.connect(peer_id, host, int(port))
+            except PeerConnectFailed as exc:
+                log.info("reconnect to %s failed: %s", peer_id.hex(), exc)
 
     async def stop(self) -> None:
-        if self._watcher is not None:
-            self._watcher.cancel()
-            await asyncio.gather(self._watcher, return_exceptions=True)
-            self._watcher = None
+        for task in (self._watcher, self._reconnector):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._watcher = self._reconnector = None
         await self.node.stop()
         self.store.close()
 
@@ -545,7 +568,9 @@ class LightningNode:
     async def connect(self, node_id: bytes, host: str, port: int, timeout_s: float = 30.0) -> Peer:
         if self.controls.offline:
             raise PeerConnectFailed("fault: the node is offline")
-        return await self.node.connect(host, port, node_id, timeout_s=timeout_s)
+        peer = await self.node.connect(host, port, node_id, timeout_s=timeout_s)
+        self.store.set_meta(f"peer_address/{node_id.hex()}", f"{host}:{port}")
+        return peer
 
     async def fund_channel(
         self,
