@@ -49,22 +49,28 @@ def funder_cost_sat(feerate_per_kw: int, untrimmed_htlcs: int, anchors: bool) ->
     return commitment_fee_sat(feerate_per_kw, untrimmed_htlcs, anchors) + anchors_sat
 
 
+def _trim_thresholds_sat(dust_limit_satoshis: int, feerate_per_kw: int, anchors: bool) -> tuple[int, int]:
+    """(offered, received): an HTLC whose whole-satoshi amount is below its threshold is trimmed
+    (BOLT 3 "Trimmed Outputs": amount minus the HTLC-timeout/-success fee below the dust limit)."""
+    channel_type = tx_channel_type(anchors)
+    return (
+        dust_limit_satoshis + bolt3_fees.htlc_timeout_fee_sat(feerate_per_kw, channel_type),
+        dust_limit_satoshis + bolt3_fees.htlc_success_fee_sat(feerate_per_kw, channel_type),
+    )
+
+
 def untrimmed_count(
     htlcs: list[HtlcAmount], dust_limit_satoshis: int, feerate_per_kw: int, anchors: bool
 ) -> int:
-    return sum(
-        1
-        for h in htlcs
-        if not is_trimmed(h.amount_msat, h.offered_by_holder, dust_limit_satoshis, feerate_per_kw, anchors)
-    )
+    offered, received = _trim_thresholds_sat(dust_limit_satoshis, feerate_per_kw, anchors)
+    return sum(1 for h in htlcs if h.amount_msat // 1000 >= (offered if h.offered_by_holder else received))
 
 
 def dust_exposure_msat(
     htlcs: list[HtlcAmount], dust_limit_satoshis: int, feerate_per_kw: int, anchors: bool
 ) -> int:
     """BOLT 2 `max_dust_htlc_exposure_msat`: the total of HTLCs trimmed from one commitment."""
+    offered, received = _trim_thresholds_sat(dust_limit_satoshis, feerate_per_kw, anchors)
     return sum(
-        h.amount_msat
-        for h in htlcs
-        if is_trimmed(h.amount_msat, h.offered_by_holder, dust_limit_satoshis, feerate_per_kw, anchors)
+        h.amount_msat for h in htlcs if h.amount_msat // 1000 < (offered if h.offered_by_holder else received)
     )
