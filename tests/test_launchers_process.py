@@ -231,3 +231,13 @@ def test_docker_nodes_cannot_use_the_embedded_chain_and_say_why(tmp_path: Path) 
     with pytest.raises(UnsupportedOperation, match="--chain bitcoind"):
         session.adopt_chain(object(), LauncherKind.DOCKER)  # type: ignore[arg-type]
     close_all_sessions()
+
+
+def test_attached_nodes_need_the_url_of_their_chain_for_chain_steps(tmp_path: Path) -> None:
+    from harness.launchers.options import LauncherKind
+
+    options = LaunchOptions(launcher=LauncherKind.ATTACH, cln_rpc=tmp_path / "lightning-rpc")
+    session = session_for(NodeSetup("a", "cln", b"\x01" * 32, tmp_path / "s" / "a"), options)
+    with pytest.raises(UnsupportedOperation, match="--bitcoind-rpc"):
+        session.chain_service()
+    close_all_sessions()

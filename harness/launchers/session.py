@@ -76,6 +76,12 @@ class LaunchSession:
 
     def _start_chain(self) -> ChainService:
         options = self.options
+        if options.bitcoind_rpc is not None:  # the chain the attached nodes already use
+            return attached_chain(options.bitcoind_rpc)
+        if options.launcher is LauncherKind.ATTACH:
+            raise UnsupportedOperation(
+                "attach", "chain", "attached nodes run on their own chain: give its --bitcoind-rpc URL"
+            )
         if options.launcher is LauncherKind.DOCKER:
             # Containers cannot reach the host's 127.0.0.1, where `boltcheck chain` listens: in Docker the
             # chain is always a bitcoind container on the run's network.
@@ -84,14 +90,6 @@ class LaunchSession:
             binary = find_binary(options.bitcoind_bin, ("bitcoind",), "bitcoind", "--bitcoind-bin")
             return start_bitcoind(binary, self.scenario_dir / "bitcoind", self.ports)
         return start_embedded_chain(self.scenario_dir / "chain")
-
-    def attached_chain_service(self) -> ChainService | None:
-        if self.options.bitcoind_rpc is None:
-            return None
-        with self._chain_lock:
-            if self._chain is None:
-                self._chain = attached_chain(self.options.bitcoind_rpc)
-            return self._chain
 
     def docker_run(self) -> DockerRun:
         if self._docker is None:
@@ -122,7 +120,8 @@ class LaunchSession:
         if setup.chain is not None and launcher is not LauncherKind.ATTACH:
             self.adopt_chain(setup.chain, launcher)
         if launcher is LauncherKind.ATTACH:
-            self.attached_chain_service()
+            if self.options.bitcoind_rpc is not None:
+                self.chain_service()
             return self._attached(implementation, setup)
         if launcher is LauncherKind.DOCKER:
             run = self.docker_run()
