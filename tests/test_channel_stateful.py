@@ -41,16 +41,19 @@ class ChannelPairMachine(RuleBasedStateMachine):
     pair: ChannelPair
 
     @initialize(
+        over_wire=st.booleans(),
         anchors=st.booleans(),
         auto_commit=st.booleans(),
         push_msat=st.sampled_from([0, 400_000_000]),
         simple_close=st.booleans(),
     )
-    def open(self, anchors: bool, auto_commit: bool, push_msat: int, simple_close: bool) -> None:
+    def open(
+        self, over_wire: bool, anchors: bool, auto_commit: bool, push_msat: int, simple_close: bool
+    ) -> None:
         policy = Policy(chain_hashes=frozenset({REGTEST_CHAIN_HASH}), auto_commit=auto_commit)
         features = PeerFeatures(option_simple_close=simple_close)
         self.pair = ChannelPair(
-            anchors=anchors, push_msat=push_msat, policy=policy, over_wire=False, features=features
+            anchors=anchors, push_msat=push_msat, policy=policy, over_wire=over_wire, features=features
         )
         self.payment_number = 0
         self.preimages: dict[bytes, bytes] = {}
@@ -74,8 +77,12 @@ class ChannelPairMachine(RuleBasedStateMachine):
         preimage = preimage_of(self.payment_number)
         self.preimages[hash_of(preimage)] = preimage
 
-    @rule(side_name=st.sampled_from("AB"), fulfil=st.booleans(), pick=st.integers(0, 1000))
-    def remove(self, side_name: str, fulfil: bool, pick: int) -> None:
+    @rule(
+        side_name=st.sampled_from("AB"),
+        how=st.sampled_from(["fulfil", "fulfil", "fail", "fail_malformed"]),
+        pick=st.integers(0, 1000),
+    )
+    def remove(self, side_name: str, how: str, pick: int) -> None:
         side = self.side(side_name)
         ledger = side.channel.ledger
         removable = [
@@ -90,13 +97,15 @@ class ChannelPairMachine(RuleBasedStateMachine):
             return
         htlc = removable[pick % len(removable)]
         try:
-            if fulfil:
+            if how == "fulfil":
                 actions = side.channel.fulfill_htlc(htlc.htlc_id, self.preimages[htlc.payment_hash])
-            else:
+            elif how == "fail":
                 actions = side.channel.fail_htlc(htlc.htlc_id, b"\x00" * 32)
+            else:
+                actions = side.channel.fail_malformed_htlc(htlc.htlc_id, bytes(32), 0x8000 | 0x4000 | 5)
         except e.CommandRejected:
             return
-        event("fulfil" if fulfil else "fail")
+        event(how)
         self.pair.apply(side, actions)
 
     @rule(feerate_per_kw=st.integers(253, 12_000))
@@ -125,6 +134,13 @@ class ChannelPairMachine(RuleBasedStateMachine):
     def disconnect_and_reestablish(self) -> None:
         disconnect(self.pair)
         reconnect(self.pair)
+
+    @rule(side_name=st.sampled_from("AB"))
+    def reconnect_noticed_by_one_side_only(self, side_name: str) -> None:
+        """The other side learns of the new connection from the peer's channel_reestablish."""
+        disconnect(self.pair)
+        side = self.side(side_name)
+        self.pair.apply(side, side.channel.peer_reconnected())
 
     @rule(side_name=st.sampled_from("AB"))
     def restart_and_reestablish(self, side_name: str) -> None:
