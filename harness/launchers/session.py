@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import os
 import signal
 import threading
 from pathlib import Path
@@ -50,7 +51,8 @@ class LaunchSession:
     def __init__(self, scenario_dir: Path, options: LaunchOptions) -> None:
         self.scenario_dir = scenario_dir
         self.options = options
-        self.ports = PortAllocator.for_this_worker(options.port_seed)
+        # the run's controller pid (xdist workers share it) shifts the ports of concurrent runs apart
+        self.ports = PortAllocator.for_this_worker(options.port_seed or os.getppid())
         self._chain: ChainService | None = None
         self._chain_lock = threading.Lock()
         self._fees = LocalFeeServer()
