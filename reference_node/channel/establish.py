@@ -8,7 +8,7 @@ from coincurve import PublicKey
 
 from reference_node.channel import errors as e
 from reference_node.channel import fees
-from reference_node.channel.actions import ChannelOpened, FundingOutputNeeded, WatchFunding
+from reference_node.channel.actions import BroadcastTx, ChannelOpened, FundingOutputNeeded, WatchFunding
 from reference_node.channel.core import ChannelCore
 from reference_node.channel.ledger import Ledger
 from reference_node.channel.messages import (
@@ -326,8 +326,6 @@ class EstablishMixin(ChannelCore):
         self._transition(ChannelState.AWAITING_CHANNEL_READY, "funding_signed verified")
         self._persist()
         if d.funding_tx is not None:
-            from reference_node.channel.actions import BroadcastTx
-
             self._emit(BroadcastTx(d.funding_tx, "funding transaction"))
         self._watch_funding()
 

@@ -11,7 +11,7 @@ from reference_node.channel import errors as e
 from reference_node.channel import fees
 from reference_node.channel.actions import Action, HtlcFailed, HtlcFulfilled, HtlcReceived, HtlcResolved
 from reference_node.channel.establish import EstablishMixin
-from reference_node.channel.ledger import REMOVALS, LedgerView, LoggedUpdate, UpdateKind
+from reference_node.channel.ledger import LedgerView, LoggedUpdate, UpdateKind
 from reference_node.channel.messages import (
     CommitmentSigned,
     RevokeAndAck,
@@ -147,13 +147,11 @@ class NormalMixin(EstablishMixin):
             self._check_add_limits(local_view, Side.LOCAL)
         except e.PeerViolation as exc:
             raise e.CommandRejected(f"the peer would refuse this HTLC: {exc.detail}") from exc
-        self._check_fee_margins(update, remote_view, local_view)
+        self._check_fee_margins(remote_view, local_view)
         if self._dust_exposure_exceeded([(Side.REMOTE, remote_view), (Side.LOCAL, local_view)]):
             raise e.CommandRejected("HTLC would exceed max_dust_htlc_exposure_msat")
 
-    def _check_fee_margins(
-        self, update: LoggedUpdate, remote_view: LedgerView, local_view: LedgerView
-    ) -> None:
+    def _check_fee_margins(self, remote_view: LedgerView, local_view: LedgerView) -> None:
         opener = self.data.opener
         for holder, view in ((Side.REMOTE, remote_view), (Side.LOCAL, local_view)):
             funder_balance = self.balance_after_fees_msat(holder, view, opener)
@@ -496,7 +494,3 @@ class NormalMixin(EstablishMixin):
 
     def _on_commitments_settled(self) -> None:
         """Hook for the closing flow (shutdown completes once no HTLC remains)."""
-
-
-def is_removal(update: LoggedUpdate) -> bool:
-    return update.kind in REMOVALS
