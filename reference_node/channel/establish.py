@@ -370,7 +370,10 @@ class EstablishMixin(ChannelCore):
             )
         d.funding_depth = depth
         if depth >= 1:
-            d.short_channel_id = ShortChannelId(block_height, tx_index, d.funding_output_index).to_int()
+            short_channel_id = ShortChannelId(block_height, tx_index, d.funding_output_index).to_int()
+            if short_channel_id != d.short_channel_id:
+                d.short_channel_id = short_channel_id
+                self._persist()
         if depth >= d.minimum_depth and not d.channel_ready_sent:
             self._send_channel_ready()
 
