@@ -1,23 +1,28 @@
-"""BOLT 2 channel state machine (sans I/O).
+"""BOLT 2 channel state machine (sans I/O): messages, commands and chain events in; actions out.
 
     channel, actions = Channel.new_outbound(signer=..., policy=..., ...)   # funder: open_channel to send
     channel = Channel.new_inbound(signer=..., policy=..., ...)  # fundee: then .handle(open_channel)
-    actions = channel.handle(message)             # peer message in (messages.py dataclasses)
-    actions = channel.funding_tx_built(txid, vout, tx)
-    actions = channel.funding_confirmed(depth, height, tx_index, value, spk)
+    actions = channel.handle(message)             # a peer message (messages.py); violations never raise
+    actions = channel.funding_tx_built(txid, vout, tx)                        # after FundingOutputNeeded
+    actions = channel.funding_confirmed(depth, height, tx_index, value, spk)  # chain event
     htlc_id, actions = channel.add_htlc(...); channel.fulfill_htlc / fail_htlc / fail_malformed_htlc
-    channel.update_fee(feerate); channel.commit(); channel.shutdown(script)
-    channel.closing_confirmed(txid)
-    channel.peer_disconnected() ; channel.peer_reconnected()  # -> channel_reestablish
-    state = channel.to_json() ; Channel.from_json(state, signer, policy)
+    channel.update_fee(feerate); channel.commit(); channel.shutdown(script, fee_satoshis)
+    channel.send_closing_complete(fee, locktime)  # option_simple_close RBF
+    channel.closing_confirmed(txid); channel.force_close(reason); channel.forget_unconfirmed_funding()
+    channel.peer_disconnected(); channel.peer_reconnected()  # -> channel_reestablish
+    channel.is_link_ready(); channel.recognizes_short_channel_id(scid); channel.balances_msat()
+    state = channel.to_json(); Channel.from_json(state, signer, policy)
 
-Actions (actions.py): SendMessage, PersistState (always before what depends on it), BroadcastTx, Disconnect,
-FundingOutputNeeded, WatchFunding, ChannelOpened, ChannelFailed, HtlcReceived, HtlcFulfilled, HtlcFailed,
-HtlcResolved, ChannelClosed. States and the transition table: states.py. Receiver checks:
-errors.py (one class per BOLT 2 requirement). BOLT 3 work goes through
-the `ChannelSigner` protocol (signer.py); `Bolt3Signer`
-implements it over reference_node.keys/transactions. `wire_adapter` converts messages
-to/from reference_node.wire.
+Commands raise `errors.CommandRejected` (channel unchanged) when the spec forbids them to the sender.
+Actions (actions.py): SendMessage, PersistState (always before what depends on it), BroadcastTx,
+Disconnect, FundingOutputNeeded, WatchFunding, ChannelOpened, ChannelFailed, HtlcReceived, HtlcFulfilled,
+HtlcFailed, HtlcResolved, ChannelClosed. States and the one transition table: states.py. Receiver checks:
+errors.py, one class per BOLT 2 requirement, with `REQUIREMENT` (the spec's words) and `REQUIREMENT_IDS`
+(ids in suites/requirements/bolt02.yaml). BOLT 3 goes through the `ChannelSigner` protocol (signer.py);
+`bolt3_signer.Bolt3Signer(channel_seed)` implements it over reference_node.keys/transactions.
+`wire_adapter.to_wire/from_wire` convert messages to/from reference_node.wire. `Policy` (params.py)
+holds every local judgement ("unreasonably large", dust exposure, auto_commit, and the harness switch
+`enforce_sender_limits`).
 """
 
 from reference_node.channel.actions import (
