@@ -16,7 +16,7 @@ from pyln.client import RpcError
 from harness.chain.process import ChainProcess, launch_chain_process
 from tests.test_node_support import NodeProcess, fund, mine, start_node
 
-KILLS = 6
+KILLS = 10
 PUSH_MSAT = 100_000_000
 CHANNEL_SAT = 1_000_000
 
