@@ -42,6 +42,7 @@ from harness.launchers.chain import (
     RPC_USER,
     ChainService,
     ChainStartFailed,
+    ensure_tip_after_genesis,
     new_rpc_password,
     prepare_faucet,
     wait_bitcoind_ready,
@@ -415,6 +416,8 @@ def lnd_docker_driver(name: str, run: DockerRun, chain: Callable[[], ChainServic
     cert_path, macaroon_path = lnd_credential_paths(LND_DIR)
 
     def spec() -> ContainerSpec:
+        service = chain()
+        ensure_tip_after_genesis(service.backend)
         settings = LndSettings(
             lnd_dir=LND_DIR,
             alias=name,
@@ -422,7 +425,7 @@ def lnd_docker_driver(name: str, run: DockerRun, chain: Callable[[], ChainServic
             p2p_port=LND_P2P_PORT,
             rest_port=LND_REST_PORT,
             grpc_port=LND_GRPC_PORT,
-            bitcoind=chain().node_rpc,
+            bitcoind=service.node_rpc,
             fee_url=run.fee_url(),
             tls_extra_domains=("localhost", container_name),
         )

@@ -26,6 +26,7 @@ from harness.drivers.lnd import LndCredentials, LndDriver
 from harness.launchers.chain import (
     RPC_USER,
     ChainService,
+    ensure_tip_after_genesis,
     new_rpc_password,
     prepare_faucet,
     wait_bitcoind_ready,
@@ -190,11 +191,13 @@ def start_bitcoind(binary: Path, data_dir: Path, ports: PortAllocator) -> ChainS
 
 
 def start_embedded_chain(data_dir: Path) -> ChainService:
-    """`boltcheck chain` (the embedded chain's bitcoind-compatible RPC) for out-of-process nodes."""
+    """`boltcheck chain` (the embedded chain's bitcoind-compatible RPC) for out-of-process nodes, with a
+    recent tip (lnd's synced_to_chain needs one)."""
     password = new_rpc_password()
     chain_process = launch_chain_process(data_dir, rpcuser=RPC_USER, rpcpassword=password)
     client = chain_process.client()
     chain = BitcoindChain(client)
+    ensure_tip_after_genesis(chain)
 
     def stop() -> None:
         chain.close()
@@ -254,6 +257,7 @@ def lnd_process_driver(
 
     async def prepare() -> list[str]:
         service = await chain()
+        await asyncio.to_thread(ensure_tip_after_genesis, service.backend)
         settings = LndSettings(
             lnd_dir=str(lnd_dir),
             alias=name,
