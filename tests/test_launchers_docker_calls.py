@@ -117,10 +117,29 @@ class FakeDockerClient:
         self.networks, self.images, self.containers = Networks(), Images(), Containers()
 
 
+@dataclass
+class FakeBackend:
+    """Only what the launcher asks of the chain before lnd starts: its height, and a block if at 0."""
+
+    blocks: int = 150
+    mined: list[int] = field(default_factory=list)
+
+    def height(self) -> int:
+        return self.blocks
+
+    def mine(self, n: int) -> list[str]:
+        self.mined.append(n)
+        self.blocks += n
+        return ["00" * 32] * n
+
+
+def fake_service(backend: FakeBackend) -> ChainService:
+    rpc = BitcoindRpc("run-bitcoind", 18443, "boltcheck", "pw")
+    return ChainService(rpc, backend, "fake chain", lambda: None)  # type: ignore[arg-type]
+
+
 def fake_chain() -> ChainService:
-    return ChainService(
-        BitcoindRpc("run-bitcoind", 18443, "boltcheck", "pw"), None, "fake chain", lambda: None
-    )  # type: ignore[arg-type]
+    return fake_service(FakeBackend())
 
 
 def new_run(tmp_path: Path, client: FakeDockerClient, keep: bool = False) -> DockerRun:
@@ -255,3 +274,13 @@ def test_without_an_engine_docker_is_unsupported_with_the_reason(monkeypatch: py
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/boltcheck-docker.sock")
     with pytest.raises(UnsupportedOperation, match="no Docker engine"):
         docker_client()
+
+
+def test_lnd_gets_a_block_when_the_chain_is_still_at_genesis(tmp_path: Path) -> None:
+    client = FakeDockerClient(present_images={IMAGES["lnd"]})
+    run = new_run(tmp_path, client)
+    run._fee_url = "http://run-fees:8000/fees.json"
+    backend = FakeBackend(blocks=0)
+    service = fake_service(backend)
+    asyncio.run(lnd_docker_driver("bob", run, lambda: service).handle.start())
+    assert backend.mined == [1]  # lnd is synced_to_chain only with a recent tip; genesis is from 2011
