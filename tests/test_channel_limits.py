@@ -132,3 +132,15 @@ def test_adversarial_switch_sends_what_the_peer_must_refuse() -> None:
     pair.pump()
     failed = [a for a in pair.a.events if isinstance(a, ChannelFailed)]
     assert type(failed[0].error) is e.HtlcSenderCannotAfford
+
+
+def test_update_fee_that_trims_htlcs_beyond_the_dust_exposure_is_refused() -> None:
+    policy = Policy(chain_hashes=frozenset({REGTEST_CHAIN_HASH}), max_dust_htlc_exposure_msat=5_000_000)
+    pair = ChannelPair(policy=policy)
+    for n in range(2):
+        pair.add(pair.a, 3_000_000, n)  # 3000 sat: above the dust limit plus HTLC fees at 2500 sat/kw
+    pair.commit(pair.a)
+    pair.pump()
+    with pytest.raises(e.CommandRejected):
+        pair.a.channel.update_fee(5_000)  # HTLC-timeout fee 3315 sat: both trimmed, 6_000_000 msat of dust
+    pair.apply(pair.a, pair.a.channel.update_fee(2_600))

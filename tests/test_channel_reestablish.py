@@ -243,3 +243,12 @@ def test_reestablish_arriving_before_our_reconnection_is_answered() -> None:
     assert pair.b.channel.is_link_ready() and pair.a.channel.is_link_ready()
     complete_payment(pair, htlc_id, 1)
     assert pair.b.channel.balances_msat() == (10_000_000, 990_000_000)
+
+
+def test_a_failed_channel_retransmits_its_error_on_reconnection() -> None:
+    pair = ChannelPair()
+    pair.apply(pair.a, pair.a.channel.force_close("enough"))
+    disconnect(pair)
+    actions = pair.a.channel.peer_reconnected()
+    sent = [a.message for a in actions if isinstance(a, SendMessage)]
+    assert [type(m) for m in sent] == [Error] and b"enough" in sent[0].data

@@ -111,6 +111,8 @@ class ChannelCore:
         if self.data.state is not ChannelState.FAILED:
             self._transition(ChannelState.FAILED, f"failed: {err}")
         self.data.failure = str(err)
+        if send_error:
+            self.data.sent_error = str(err).encode()
         self._persist()
         if send_error:
             self._send(Error(self.channel_id, str(err).encode()))

@@ -96,3 +96,5 @@ class ChannelData:
     reestablish_received: bool = False
     closing: ClosingState = field(default_factory=ClosingState)
     failure: str | None = None
+    # the `error` we sent when failing the channel, retransmitted on reconnection (BOLT 2)
+    sent_error: bytes | None = None

@@ -220,10 +220,21 @@ class NormalMixin(EstablishMixin):
         if self.data.state is ChannelState.SHUTTING_DOWN and not self.ledger.updates:
             raise e.CommandRejected("no update may follow a shutdown once no HTLCs remain")
         update = LoggedUpdate(proposer=Side.LOCAL, kind=UpdateKind.FEE, feerate_per_kw=feerate_per_kw)
-        for holder in (Side.REMOTE, Side.LOCAL):
-            view = self._with(update, holder)
+        views = [(holder, self._with(update, holder)) for holder in (Side.REMOTE, Side.LOCAL)]
+        for holder, view in views:
             if self.balance_after_fees_msat(holder, view, Side.LOCAL) < 0:
                 raise e.CommandRejected(f"cannot afford feerate_per_kw {feerate_per_kw}")
+        current = self.ledger.all_view().feerate_per_kw
+        if (
+            not self.data.channel_type.anchors
+            and feerate_per_kw > current
+            and self._dust_exposure_exceeded(views)
+        ):
+            # "if the dust balance of the remote (local) transaction at the updated `feerate_per_kw` is
+            # greater than `max_dust_htlc_exposure_msat`: MAY NOT send `update_fee`"
+            raise e.CommandRejected(
+                f"feerate_per_kw {feerate_per_kw} would exceed max_dust_htlc_exposure_msat"
+            )
         self.ledger.append(update)
         # our own update is remembered before it leaves (its HTLC id, preimage or feerate)
         self._persist()

@@ -7,6 +7,7 @@ from reference_node.channel.ledger import LoggedUpdate, UpdateKind
 from reference_node.channel.messages import (
     ChannelMessage,
     ChannelReestablish,
+    Error,
     Shutdown,
     UpdateAddHtlc,
     UpdateFailHtlc,
@@ -60,6 +61,12 @@ class ReestablishMixin(NormalMixin):
 
     def _peer_reconnected(self) -> None:
         d = self.data
+        if d.state is ChannelState.FAILED:
+            # "if a channel is in an error state: SHOULD retransmit the error packet and ignore any other
+            # packets for that channel"
+            if d.sent_error is not None:
+                self._send(Error(self.channel_id, d.sent_error))
+            return
         if d.state not in FUNDED_STATES:
             raise e.CommandRejected(f"no channel_reestablish in state {d.state.value}")
         d.connected = True
