@@ -45,6 +45,10 @@ class ChainSource(Protocol):
 
     def block_at(self, height: int) -> ChainBlock: ...
 
+    def block_hash(self, height: int) -> str:
+        """The active chain's block hash at `height` (display hex)."""
+        ...
+
     def send_raw(self, raw: bytes) -> str:
         """Broadcast; returns the txid (display hex) or raises TxBroadcastRejected."""
         ...
@@ -166,6 +170,9 @@ class BitcoindChainSource:
     def block_at(self, height: int) -> ChainBlock:
         block_hash = self.call("getblockhash", height)
         return parse_block(bytes.fromhex(self.call("getblock", block_hash, 0)), height)
+
+    def block_hash(self, height: int) -> str:
+        return str(self.call("getblockhash", height))
 
     def send_raw(self, raw: bytes) -> str:
         return str(self.call("sendrawtransaction", raw.hex()))

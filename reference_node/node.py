@@ -459,8 +459,10 @@ class LightningNode:
         self._height = await asyncio.to_thread(self.chain.height)
         self._feerate_per_kw = await asyncio.to_thread(self.chain.feerate_per_kw, 6)
         if self.store.get_meta("chain/scanned_height") is None:
-            # a new node has nothing on chain before now
-            self.store.set_meta("chain/scanned_height", str(self._height))
+            # a new node has nothing on chain before now (the hash lets a reorg of this block be noticed)
+            self.store.block_scanned(
+                self._height, await asyncio.to_thread(self.chain.block_hash, self._height)
+            )
         self.channels.load()
         await self._catch_up()
         self._watcher = asyncio.ensure_future(self._watch_chain())
@@ -546,6 +548,7 @@ class LightningNode:
         async with self._block_lock:
             tip = await asyncio.to_thread(self.chain.height)
             self._feerate_per_kw = await asyncio.to_thread(self.chain.feerate_per_kw, 6)
+            await self._rewind_if_reorganized(tip)
             while self._scanned() < tip:
                 height = self._scanned() + 1
                 block = await asyncio.to_thread(self.chain.block_at, height)
@@ -556,7 +559,23 @@ class LightningNode:
                         self.store.set_tx_location(tx.txid(), height, index)
                 self._height = height
                 await self.channels.on_block(height, block.txs)
-                self.store.set_meta("chain/scanned_height", str(height))
+                self.store.block_scanned(height, block.block_hash)
+
+    async def _rewind_if_reorganized(self, tip: int) -> None:
+        """Walk back from the last scanned block to the last one still in the active chain; what was confirmed
+        above it is unconfirmed again and is scanned anew. (A reorg that unconfirms a funding transaction
+        after `channel_ready` is not handled here: that is BOLT 5 / policy work.)"""
+        height = min(self._scanned(), tip)
+        while height > 0:
+            known = self.store.scanned_hash(height)
+            if known is None or known == await asyncio.to_thread(self.chain.block_hash, height):
+                break
+            height -= 1
+        if height < self._scanned():
+            log.warning("chain reorganized: rescanning from height %d", height + 1)
+            self.store.rewind_to(height)
+            self._funding_cache.clear()
+            self._height = height
 
     async def sync_chain(self) -> int:
         """Scan up to the chain's current tip now (tests call it instead of waiting for the watcher)."""

@@ -73,6 +73,9 @@ class EmbeddedChainSource:
     def block_at(self, height: int) -> ChainBlock:
         return parse_block(self.chain.block(self.chain.block_hash(height)).raw, height)
 
+    def block_hash(self, height: int) -> str:
+        return self.chain.block_hash(height)
+
     def send_raw(self, raw: bytes) -> str:
         try:
             return self.chain.send_raw(raw)

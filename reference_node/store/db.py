@@ -63,6 +63,7 @@ CREATE TABLE IF NOT EXISTS utxos (
     reserved INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (txid, vout)
 );
+CREATE TABLE IF NOT EXISTS scanned_blocks (height INTEGER PRIMARY KEY, block_hash TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tx_locations (
     txid BLOB PRIMARY KEY,
     height INTEGER NOT NULL,
@@ -415,6 +416,29 @@ class Store:
     def set_tx_location(self, txid: bytes, height: int, tx_index: int) -> None:
         with self._transaction() as db:
             db.execute("INSERT OR REPLACE INTO tx_locations VALUES (?, ?, ?)", (txid, height, tx_index))
+
+    def block_scanned(self, height: int, block_hash: str) -> None:
+        """The block at `height` is processed: remember its hash (to notice a reorg) and the new height."""
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO scanned_blocks VALUES (?, ?)", (height, block_hash))
+            db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('chain/scanned_height', ?)", (str(height),)
+            )
+
+    def scanned_hash(self, height: int) -> str | None:
+        row = self._db.execute("SELECT block_hash FROM scanned_blocks WHERE height = ?", (height,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def rewind_to(self, height: int) -> None:
+        """A reorg replaced the blocks above `height`: what they confirmed is unconfirmed again (it will be
+        seen again when the new blocks are scanned)."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM scanned_blocks WHERE height > ?", (height,))
+            db.execute("DELETE FROM tx_locations WHERE height > ?", (height,))
+            db.execute("UPDATE utxos SET height = NULL WHERE height > ?", (height,))
+            db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('chain/scanned_height', ?)", (str(height),)
+            )
 
     def tx_location(self, txid: bytes) -> tuple[int, int] | None:
         row = self._db.execute("SELECT height, tx_index FROM tx_locations WHERE txid = ?", (txid,)).fetchone()
