@@ -396,3 +396,46 @@ def test_electrum_takes_the_funds_when_the_reference_broadcasts_a_revoked_commit
         assert not spenders(pair.chain, revoked_txid)[to_local_index]
 
     run(tmp_path, body)
+
+
+# ----- an Electrum deviation, shown with the reference node as its peer
+def test_electrum_revokes_the_commitment_it_has_just_broadcast(tmp_path: Path) -> None:
+    """Electrum 4.3.4 keeps signing and revoking after `close_channel --force`.
+
+    BOLT 5 ("Revoked Transaction Close"): "A local node: MUST NOT broadcast a commitment transaction for
+    which *it* has exposed the `per_commitment_secret`", and BOLT 2: "A node: MUST NOT broadcast old
+    (revoked) commitment transactions". Electrum broadcasts its latest commitment, then still answers the
+    peer's `commitment_signed` (here: the reference node settling an HTLC it had held) with a
+    `revoke_and_ack` for that very commitment: the transaction in the mempool is now revoked, and the
+    peer holds the secret to take every output of it (seen Electrum-to-Electrum: the peer did).
+    """
+
+    async def body(pair: Pair) -> None:
+        await pair.open("electrum")
+        pair.reference.controls.withhold_preimages = True
+        invoice = pair.reference.payments.create_invoice(70_000_000, "held", "held")
+        pending = asyncio.ensure_future(pair.electrum.pay(invoice.bolt11, 5 * TIMEOUT_S))
+
+        async def committed() -> bool:
+            channel = await pair.electrum_channel()
+            return channel["local_unsettled_sent"] == 70_000 and channel["local_ctn"] == channel["remote_ctn"]
+
+        await pair.wait_electrum(committed, "HTLC committed on both commitments")
+        slot = pair.reference.channels.find(pair.channel_ref)
+        ledger = slot.channel.ledger
+        electrum_ctn = (
+            ledger.remote_ctn
+        )  # Electrum's current commitment number, as the reference node sees it
+        assert (await pair.electrum_channel())["local_ctn"] == electrum_ctn
+        await pair.electrum.close(pair.channel_id, force=True)
+        (broadcast_txid,) = pair.chain.mempool()
+        # The reference node, not yet aware (Electrum sent no `error`), settles the HTLC it held.
+        preimage = invoice.preimage
+        await pair.reference.channels.command(slot, lambda: slot.channel.fulfill_htlc(0, preimage))
+        await pair.reference.channels.changes.wait_for(lambda: ledger.remote_ctn > electrum_ctn, TIMEOUT_S)
+        # Electrum sent revoke_and_ack for commitment `electrum_ctn`: the one it broadcast, still unconfirmed.
+        assert broadcast_txid in pair.chain.mempool()
+        assert (await pair.electrum_channel())["state"] == "FORCE_CLOSING"
+        pending.cancel()
+
+    run(tmp_path, body)
