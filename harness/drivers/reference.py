@@ -8,16 +8,23 @@ raise UnsupportedOperation and the scenario is reported as skipped with that rea
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
+import json
+import os
+import secrets
+import sys
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, NoReturn
 
 from coincurve import PrivateKey
 
 from harness.chain.embedded import EmbeddedChain
 from harness.chain.errors import ChainError, ChainTimeout
+from harness.chain.rpc_server import ChainRpcServer
 from harness.drivers.base import (
     ChannelInfo,
     ChannelState,
@@ -49,15 +56,17 @@ from reference_node.node import (
     NodeNotStarted,
     PeerConnectFailed,
 )
-from reference_node.nodekey import Entropy, NodeKey
+from reference_node.nodekey import NODE_KEY_FILE, Entropy, NodeKey
 from reference_node.payments.channels import ChannelCommandError, ChannelSlot, scid_text
 from reference_node.payments.service import PaymentError
+from reference_node.rpc import CLN_STATE
 from reference_node.scripted_peer import KEEPALIVE, ScriptedPeer, ScriptExpectationFailed
 from reference_node.scripted_peer import TraceDirection as PeerTraceDirection
 from reference_node.store import PaymentStatus
 from reference_node.wire import message_to_fields
 from reference_node.wire.features import Features
 
+PROCESS_READY_TIMEOUT_S = 60.0
 _CHANNELS_MISSING = "the scenario gave the reference node no EmbeddedChain (setup.chain)"
 
 
@@ -190,6 +199,22 @@ class ReferenceDriver(NodeDriver):
             else:
                 await self.node.stop()
             self._started = False
+
+    async def kill(self) -> None:
+        """In-process stand-in for SIGKILL: the chain watcher and every peer task are cancelled and the
+        listener closed, with no disconnect announced and nothing saved beyond what the store already
+        committed; `start` then restores the node from its data directory."""
+        ln = self._ln("kill")
+        tasks = [t for t in (ln._watcher, *ln.node._peer_tasks) if t is not None]
+        if ln.node._server is not None:
+            ln.node._server.close()
+            ln.node._server = None
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        ln.store.close()
+        self.lightning = None
+        self._started = False
 
     @property
     def node_id(self) -> bytes:
@@ -417,3 +442,240 @@ class ScriptedPeerSession(PeerSession):
         if self.peer is not None and not self.peer.disconnected:
             self._event("close")
             await self.peer.close()
+
+
+class RpcUnixClient:
+    """A minimal client of the node's Core Lightning-style JSON-RPC on a unix socket (one request per
+    connection, a reply ends with a blank line)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._next_id = 0
+
+    async def call(
+        self, method: str, params: Mapping[str, Any] | None = None, timeout_s: float = 120.0
+    ) -> Any:
+        self._next_id += 1
+        request: dict[str, Any] = {
+            "jsonrpc": "2.0",
+            "id": f"boltcheck:{method}#{self._next_id}",
+            "method": method,
+            "params": dict(params or {}),
+        }
+        async with asyncio.timeout(timeout_s):
+            reader, writer = await asyncio.open_unix_connection(str(self.path))
+            try:
+                writer.write(json.dumps(request).encode())
+                await writer.drain()
+                raw = await reader.readuntil(b"\n\n")
+            finally:
+                writer.close()
+        reply = json.loads(raw)
+        if "error" in reply:
+            error = reply["error"]
+            raise DriverError(f"{method}: {error.get('message')} (code {error.get('code')})")
+        return reply["result"]
+
+
+class ReferenceProcessDriver(NodeDriver):
+    """The reference node as a `boltcheck node` process, on the scenario's EmbeddedChain (served to it over
+    a bitcoind-compatible RPC on 127.0.0.1), driven over its JSON-RPC. The node key is the scenario's."""
+
+    implementation = "reference"
+
+    def __init__(self, setup: NodeSetup) -> None:
+        chain = getattr(setup, "chain", None)
+        if not isinstance(chain, EmbeddedChain):
+            raise UnsupportedOperation(f"reference-process ({setup.name})", "start", _CHANNELS_MISSING)
+        self.setup = setup
+        self.chain = chain
+        self.data_dir = setup.workdir / setup.name
+        self._server: ChainRpcServer | None = None
+        self._process: asyncio.subprocess.Process | None = None
+        self._ready: dict[str, Any] = {}
+        self._key = NodeKey.from_secret(setup.private_key)
+        self._labels = 0
+
+    @classmethod
+    def from_setup(cls, setup: NodeSetup) -> ReferenceProcessDriver:
+        return cls(setup)
+
+    @property
+    def rpc(self) -> RpcUnixClient:
+        if not self._ready.get("rpc"):
+            raise DriverError(f"{self.setup.name}: not started")
+        return RpcUnixClient(Path(self._ready["rpc"]))
+
+    async def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key_file = self.data_dir / NODE_KEY_FILE
+        if not key_file.exists():
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                handle.write(self.setup.private_key.hex() + "\n")
+        password = secrets.token_hex(16)
+        self._server = ChainRpcServer(self.chain, port=0, user="boltcheck", password=password)
+        self._server.start()
+        args = [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "node",
+            "--data-dir",
+            str(self.data_dir),
+            "--listen",
+            "127.0.0.1:0",
+            "--chain",
+            f"http://boltcheck:{password}@127.0.0.1:{self._server.port}",
+        ]
+        if self.setup.defect:
+            args += ["--defect", self.setup.defect]
+        log_file = (self.data_dir / "node.log").open("a")
+        self._process = await asyncio.create_subprocess_exec(
+            *args, stdout=asyncio.subprocess.PIPE, stderr=log_file
+        )
+        log_file.close()
+        assert self._process.stdout is not None
+        line = await asyncio.wait_for(self._process.stdout.readline(), PROCESS_READY_TIMEOUT_S)
+        if not line:
+            await self._process.wait()
+            tail = (self.data_dir / "node.log").read_text(errors="replace")[-2000:]
+            raise DriverError(f"{self.setup.name}: boltcheck node exited: {tail}")
+        self._ready = json.loads(line)
+
+    async def stop(self) -> None:
+        if self._process is not None and self._process.returncode is None:
+            with contextlib.suppress(DriverError, OSError):
+                await self.rpc.call("stop")
+            try:
+                await asyncio.wait_for(self._process.wait(), PROCESS_READY_TIMEOUT_S)
+            except TimeoutError:
+                self._process.kill()
+                await self._process.wait()
+        self._process = None
+        self._ready = {}
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+
+    @property
+    def node_id(self) -> bytes:
+        return self._key.node_id
+
+    @property
+    def address(self) -> NodeAddress:
+        if not self._ready:
+            raise DriverError(f"{self.setup.name}: not started")
+        host, port = str(self._ready["address"]).rsplit(":", 1)
+        return NodeAddress(self.node_id, host, int(port))
+
+    async def info(self) -> NodeInfo:
+        await self.rpc.call("dev-sync")
+        info = await self.rpc.call("getinfo")
+        features = bytes.fromhex(info["our_features"]["init"])
+        return NodeInfo(
+            self.node_id, info["alias"], self.implementation, info["version"], info["blockheight"], features
+        )
+
+    async def new_address(self) -> str:
+        return str((await self.rpc.call("newaddr"))["bech32"])
+
+    async def onchain_balance_sat(self) -> int:
+        await self.rpc.call("dev-sync")
+        funds = await self.rpc.call("listfunds")
+        return sum(int(o["amount_msat"]) for o in funds["outputs"]) // 1000
+
+    async def connect(self, peer: NodeAddress, timeout_s: float) -> None:
+        params = {"id": peer.node_id.hex(), "host": peer.host, "port": peer.port}
+        await self.rpc.call("connect", params, timeout_s)
+
+    async def disconnect(self, peer_id: bytes, timeout_s: float) -> None:
+        await self.rpc.call("disconnect", {"id": peer_id.hex()}, timeout_s)
+
+    async def open_channel(
+        self, peer_id: bytes, amount_sat: int, push_msat: int, options: OpenChannelOptions
+    ) -> ChannelInfo:
+        params: dict[str, Any] = {
+            "id": peer_id.hex(),
+            "amount": amount_sat,
+            "push_msat": push_msat,
+            "announce": options.announce,
+            "channel_type": [12, 22] if options.channel_type == "anchors" else [12],
+        }
+        if options.feerate_per_kw is not None:
+            params["feerate"] = f"{options.feerate_per_kw}perkw"
+        result = await self.rpc.call("fundchannel", params)
+        return await self._channel(bytes.fromhex(result["channel_id"]))
+
+    async def _channel(self, channel_id: bytes) -> ChannelInfo:
+        for channel in await self.list_channels():
+            if channel.channel_id == channel_id:
+                return channel
+        raise DriverError(f"{self.setup.name}: no channel {channel_id.hex()}")
+
+    async def list_channels(self) -> list[ChannelInfo]:
+        channels = (await self.rpc.call("listpeerchannels"))["channels"]
+        return [_channel_info(c) for c in channels if "channel_id" in c]
+
+    async def create_invoice(self, amount_msat: int | None, description: str) -> Invoice:
+        self._labels += 1
+        label = f"driver-{secrets.token_hex(4)}-{self._labels}"
+        params = {"amount_msat": "any" if amount_msat is None else amount_msat, "label": label}
+        result = await self.rpc.call("invoice", {**params, "description": description})
+        return Invoice(result["bolt11"], bytes.fromhex(result["payment_hash"]), amount_msat)
+
+    async def pay(self, bolt11: str, timeout_s: float) -> PaymentResult:
+        try:
+            result = await self.rpc.call(
+                "pay", {"bolt11": bolt11, "retry_for": int(timeout_s)}, timeout_s + 30
+            )
+        except DriverError as exc:
+            decoded = await self.rpc.call("decodepay", {"bolt11": bolt11})
+            return PaymentResult(bytes.fromhex(decoded["payment_hash"]), False, None, str(exc))
+        preimage = result.get("payment_preimage")
+        return PaymentResult(
+            bytes.fromhex(result["payment_hash"]),
+            result["status"] == "complete",
+            None if preimage is None else bytes.fromhex(preimage),
+            None if result["status"] == "complete" else result["status"],
+        )
+
+    async def close(self, channel_id: bytes, force: bool) -> None:
+        if force:
+            await self.rpc.call("dev-fail", {"id": channel_id.hex()})
+        else:
+            await self.rpc.call("close", {"id": channel_id.hex(), "unilateraltimeout": 60})
+
+    async def wait_for_channel_state(
+        self, channel_id: bytes, state: ChannelState, timeout_s: float
+    ) -> ChannelInfo:
+        names = sorted({name for ref, name in CLN_STATE.items() if _NORMALIZED[ref] is state})
+        try:
+            await self.rpc.call(
+                "dev-wait-state",
+                {"id": channel_id.hex(), "states": names, "timeout": timeout_s},
+                timeout_s + 30,
+            )
+        except DriverError as exc:
+            raise WaitTimeout(f"{self.setup.name}: {exc}") from exc
+        return await self._channel(channel_id)
+
+
+_CLN_NORMALIZED = {name: _NORMALIZED[state] for state, name in CLN_STATE.items()}
+
+
+def _channel_info(channel: Mapping[str, Any]) -> ChannelInfo:
+    outpoint = None
+    if "funding_txid" in channel:
+        outpoint = OutPoint(str(channel["funding_txid"]), int(channel["funding_outnum"]))
+    to_us_msat = int(channel["to_us_msat"])
+    return ChannelInfo(
+        peer_id=bytes.fromhex(channel["peer_id"]),
+        channel_id=bytes.fromhex(channel["channel_id"]),
+        state=_CLN_NORMALIZED[str(channel["state"])],
+        funding_outpoint=outpoint,
+        short_channel_id=channel.get("short_channel_id"),
+        capacity_sat=int(channel["total_msat"]) // 1000,
+        local_balance_msat=to_us_msat,
+        remote_balance_msat=int(channel["total_msat"]) - to_us_msat,
+    )
