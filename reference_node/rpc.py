@@ -130,6 +130,8 @@ class RpcServer:
             "dev-sendraw": (("id", "msghex"), self.dev_sendraw),
             "dev-update-fee": (("id", "feerate_per_kw"), self.dev_update_fee),
             "dev-wait-settled": (("id", "timeout"), self.dev_wait_settled),
+            "dev-wait-state": (("id", "states", "timeout"), self.dev_wait_state),
+            "dev-fail": (("id",), self.dev_fail),
         }
 
     # -- serving ---------------------------------------------------------------------------------------
@@ -590,6 +592,38 @@ class RpcServer:
         except ChannelCommandError as exc:
             raise RpcError(LIGHTNINGD, str(exc)) from exc
         return {"feerate_per_kw": feerate}
+
+    async def dev_wait_state(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Wait until a channel is in one of `states` (Core Lightning state names); returns the channel."""
+        ref = params.get("id")
+        states = params.get("states")
+        timeout = params.get("timeout", 60)
+        if not isinstance(ref, str) or not isinstance(states, list) or not isinstance(timeout, int | float):
+            raise RpcError(
+                INVALID_PARAMS, "id (channel), states (list of state names) and timeout are needed"
+            )
+        wanted = frozenset(state for state, name in CLN_STATE.items() if name in states)
+        try:
+            slot = await self.node.wait_for_channel(ref, wanted, float(timeout))
+        except ChannelCommandError as exc:
+            raise RpcError(LIGHTNINGD, str(exc)) from exc
+        except TimeoutError as exc:
+            raise RpcError(LIGHTNINGD, f"channel {ref} not in {states} after {timeout}s") from exc
+        return self._channel_json(slot)
+
+    async def dev_fail(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Core Lightning's dev-fail: fail the channel and broadcast our latest commitment (unilateral)."""
+        ref = params.get("id")
+        if not isinstance(ref, str):
+            raise RpcError(INVALID_PARAMS, "id: should be a channel id, short channel id or peer id")
+        try:
+            result = await self.node.close(ref, None, force=True)
+        except ChannelCommandError as exc:
+            raise RpcError(LIGHTNINGD, str(exc)) from exc
+        reply: dict[str, Any] = {"type": "unilateral"}
+        if result.tx is not None:
+            reply.update(tx=result.tx.hex(), txid=Tx.parse(result.tx).txid_hex)
+        return reply
 
     async def dev_wait_settled(self, params: dict[str, Any]) -> dict[str, Any]:
         """Wait until a channel has no update in flight (every HTLC and fee change in both commitments and

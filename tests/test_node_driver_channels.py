@@ -1,5 +1,5 @@
-"""The in-process ReferenceDriver with the scenario's EmbeddedChain: the NodeDriver operations a scenario
-uses (fund, connect, open_channel, wait, invoice, pay, list, close) on two reference nodes."""
+"""The reference drivers (in-process, and `boltcheck node` processes) with the scenario's EmbeddedChain: the
+NodeDriver operations a scenario uses (fund, connect, open_channel, wait, invoice, pay, list, close)."""
 
 from __future__ import annotations
 
@@ -7,23 +7,39 @@ import asyncio
 import hashlib
 from pathlib import Path
 
+import pytest
+
 from harness.chain.embedded import EmbeddedChain
-from harness.drivers.base import ChannelState, OpenChannelOptions
-from harness.drivers.reference import ReferenceDriver
+from harness.drivers.base import ChannelState, NodeDriver, OpenChannelOptions
+from harness.drivers.reference import ReferenceDriver, ReferenceProcessDriver
 from harness.drivers.registry import NodeSetup
 from reference_node.bitcoin.tx import Tx
 
+DRIVERS = {"in-process": ReferenceDriver, "process": ReferenceProcessDriver}
 
-def _driver(tmp_path: Path, chain: EmbeddedChain, name: str) -> ReferenceDriver:
+
+def _driver(tmp_path: Path, chain: EmbeddedChain, name: str, kind: str = "in-process") -> NodeDriver:
     setup = NodeSetup(name, "reference", hashlib.sha256(name.encode()).digest(), tmp_path, chain=chain)
-    return ReferenceDriver(setup)
+    return DRIVERS[kind](setup)
 
 
-def test_driver_opens_pays_and_closes_a_channel(tmp_path: Path) -> None:
+async def _settled(driver: NodeDriver, channel_id: bytes) -> None:
+    """The payer learns the preimage first; the payee's balance moves once commitments settle."""
+    if isinstance(driver, ReferenceProcessDriver):
+        await driver.rpc.call("dev-wait-settled", {"id": channel_id.hex(), "timeout": 30})
+        return
+    assert isinstance(driver, ReferenceDriver) and driver.lightning is not None
+    channels = driver.lightning.channels
+    slot = channels.find(channel_id.hex())
+    await channels.changes.wait_for(lambda: not slot.channel.ledger.updates, 30.0)
+
+
+@pytest.mark.parametrize("kind", sorted(DRIVERS))
+def test_driver_opens_pays_and_closes_a_channel(tmp_path: Path, kind: str) -> None:
     async def scenario() -> None:
         with EmbeddedChain(tmp_path / "chain") as chain:
             chain.mine(101)
-            alice, bob = _driver(tmp_path, chain, "alice"), _driver(tmp_path, chain, "bob")
+            alice, bob = _driver(tmp_path, chain, "alice", kind), _driver(tmp_path, chain, "bob", kind)
             await alice.start()
             await bob.start()
             try:
@@ -41,10 +57,7 @@ def test_driver_opens_pays_and_closes_a_channel(tmp_path: Path) -> None:
                 paid = await alice.pay(invoice.bolt11, 30.0)
                 assert paid.succeeded and paid.preimage is not None
                 assert hashlib.sha256(paid.preimage).digest() == invoice.payment_hash
-                # the payer learns the preimage first; the payee's balance moves once commitments settle
-                assert bob.lightning is not None
-                slot = bob.lightning.channels.find(opened.channel_id.hex())
-                await bob.lightning.channels.changes.wait_for(lambda: not slot.channel.ledger.updates, 30.0)
+                await _settled(bob, opened.channel_id)
                 [bob_view] = await bob.list_channels()
                 assert bob_view.local_balance_msat == 100_000_000
                 await alice.close(opened.channel_id, force=False)
@@ -62,7 +75,9 @@ def test_driver_force_close_broadcasts_the_latest_commitment(tmp_path: Path) -> 
     async def scenario() -> None:
         with EmbeddedChain(tmp_path / "chain") as chain:
             chain.mine(101)
-            alice, bob = _driver(tmp_path, chain, "alice"), _driver(tmp_path, chain, "bob")
+            alice = _driver(tmp_path, chain, "alice")
+            bob = _driver(tmp_path, chain, "bob")
+            assert isinstance(alice, ReferenceDriver)
             await alice.start()
             await bob.start()
             try:
