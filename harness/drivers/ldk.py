@@ -432,6 +432,22 @@ class LdkDriver(NodeDriver):
         result = await self.call("create_invoice", {"amount_msat": amount_msat, "description": description})
         return Invoice(result["bolt11"], bytes.fromhex(result["payment_hash"]), amount_msat)
 
+    async def create_hold_invoice(self, amount_msat: int, description: str) -> Invoice:
+        """An invoice whose incoming HTLCs LDK keeps unclaimed until `settle_invoice`."""
+        params = {"amount_msat": amount_msat, "description": description, "hold": True}
+        result = await self.call("create_invoice", params)
+        return Invoice(result["bolt11"], bytes.fromhex(result["payment_hash"]), amount_msat)
+
+    async def settle_invoice(self, payment_hash: bytes) -> None:
+        await self.call("settle_invoice", {"payment_hash": payment_hash.hex()})
+
+    async def pending_htlcs(self, channel_id: bytes) -> tuple[int, int]:
+        """(inbound, outbound) HTLCs on the channel's commitments, as LDK lists them."""
+        for raw in await self.list_channels_raw():
+            if raw["channel_id"] == channel_id.hex() and raw.get("closed") is None:
+                return int(raw["pending_inbound_htlcs"]), int(raw["pending_outbound_htlcs"])
+        return (0, 0)
+
     async def pay(self, bolt11: str, timeout_s: float) -> PaymentResult:
         params = {"bolt11": bolt11, "timeout_ms": int(timeout_s * 1000)}
         result = await self.call("pay_invoice", params, timeout_s=timeout_s + 5)

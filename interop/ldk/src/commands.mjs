@@ -176,7 +176,21 @@ export class Commands {
       ldk.Option_u16Z.constructor_none(),
     );
     if (!result.is_ok()) throw new NodeError("invoice_error", `create invoice: ${result.err?.constructor?.name}`);
-    return { bolt11: result.res.to_str(), payment_hash: toHex(result.res.payment_hash()) };
+    const paymentHash = toHex(result.res.payment_hash());
+    if (params.hold) this.node.holdHashes.add(paymentHash);
+    return { bolt11: result.res.to_str(), payment_hash: paymentHash };
+  }
+
+  /** Claim a held payment (create_invoice with hold: true) now that the test wants it claimed. */
+  async settle_invoice(params) {
+    const hash = param(params, "payment_hash", "string");
+    const preimage = this.node.held.get(hash);
+    if (!preimage) throw new NodeError("not_held", `no held payment with hash ${hash}`);
+    this.node.held.delete(hash);
+    this.node.holdHashes.delete(hash);
+    this.node.channelManager.claim_funds(preimage);
+    this.node.schedule();
+    return {};
   }
 
   async pay_invoice(params) {

@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as ldk from "lightningdevkit";
 import { NodeLDKNet } from "lightningdevkit-node-net";
 import { ChainFeed } from "./chain.mjs";
-import { fromHex, internalFromRpcHex, reversedHex, toHex } from "./tx.mjs";
+import { fromHex, internalFromRpcHex, parseTx, reversedHex, toHex, txidOf } from "./tx.mjs";
 import { Wallet, WalletError } from "./wallet.mjs";
 
 const MIN_FEERATE_PER_KW = 253; // BOLT 3 / Bitcoin Core minimum relay: 1 sat/vB, rounded up for weight
@@ -42,6 +42,9 @@ export class LdkNode {
     this.fundingSpends = new Map(Object.entries(store.readJson("funding_spends.json") ?? {}));
     this.pendingSweeps = (store.readJson("sweeps.json") ?? []).map((hex) => fromHex(hex));
     this.payments = new Map(); // payment_hash hex -> { resolve }
+    this.holdHashes = new Set(); // invoices whose HTLCs are held until settle_invoice (payment_hash hex)
+    this.held = new Map(); // payment_hash hex -> preimage of a held, claimable payment
+    this.broadcastQueue = Promise.resolve();
     this.processing = false;
     this.processAgain = false;
     this.logStream = fs.createWriteStream(store.path("ldk.log"), { flags: "a" });
@@ -66,8 +69,9 @@ export class LdkNode {
     await this.refreshFeerate();
     this.feeEstimator = ldk.FeeEstimator.new_impl({ get_est_sat_per_1000_weight: () => this.feeratePerKw });
     this.broadcaster = ldk.BroadcasterInterface.new_impl({
+      // A batch is a package (commitment then its anchor child): sent in order, one after the other.
       broadcast_transactions: (txs) => {
-        for (const tx of txs) this.broadcast(tx);
+        this.broadcastQueue = txs.reduce((queue, tx) => queue.then(() => this.broadcast(tx)), this.broadcastQueue);
       },
     });
     const persister = ldk.Persist.new_impl({
@@ -260,11 +264,12 @@ export class LdkNode {
 
   broadcast(tx) {
     const hex = toHex(tx);
-    this.rpc.call("sendrawtransaction", hex).then(
-      (txid) => this.emit({ event: "broadcast", txid, accepted: true }),
+    const txid = reversedHex(txidOf(parseTx(tx)));
+    return this.rpc.call("sendrawtransaction", hex).then(
+      () => this.emit({ event: "broadcast", txid, accepted: true }),
       (error) => {
         this.log(`broadcast refused: ${error.message} ${hex}`);
-        this.emit({ event: "broadcast", accepted: false, error: error.message });
+        this.emit({ event: "broadcast", txid, accepted: false, error: error.message });
       },
     );
   }
@@ -469,9 +474,12 @@ export class LdkNode {
       this.emit({ event: "channel_closed", ...record });
     } else if (event instanceof ldk.Event_PaymentClaimable) {
       const preimage = optionValue(event.purpose.payment_preimage);
-      if (preimage) this.channelManager.claim_funds(preimage);
+      const hash = toHex(event.payment_hash);
+      const hold = preimage !== null && this.holdHashes.has(hash);
+      if (hold) this.held.set(hash, preimage);
+      else if (preimage) this.channelManager.claim_funds(preimage);
       else this.channelManager.fail_htlc_backwards(event.payment_hash);
-      this.emit({ event: "payment_claimable", payment_hash: toHex(event.payment_hash), amount_msat: event.amount_msat.toString() });
+      this.emit({ event: "payment_claimable", payment_hash: hash, amount_msat: event.amount_msat.toString(), held: hold });
     } else if (event instanceof ldk.Event_PaymentClaimed) {
       this.emit({ event: "payment_claimed", payment_hash: toHex(event.payment_hash), amount_msat: event.amount_msat.toString() });
     } else if (event instanceof ldk.Event_PaymentSent) {
