@@ -11,6 +11,7 @@ Every channel has a lock: one call and its batch at a time.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import hashlib
 import hmac
@@ -47,6 +48,8 @@ from reference_node.channel.bolt3_signer import Bolt3Signer
 from reference_node.channel.errors import ChannelError, CommandRejected
 from reference_node.channel.ledger import REMOVALS, UpdateKind
 from reference_node.channel.messages import ChannelMessage
+from reference_node.channel.messages import Error as ErrorMessage
+from reference_node.channel.messages import Warning as WarningMessage
 from reference_node.channel.states import FUNDED_STATES
 from reference_node.channel.wire_adapter import from_wire, to_wire
 from reference_node.faults import Controls, Faults
@@ -388,6 +391,11 @@ class ChannelManager:
             return
         if message.NAME == "open_channel":
             slot = self._new_inbound(peer)
+            temporary_channel_id = getattr(channel_message, "temporary_channel_id", b"")
+            await self.run(
+                slot, lambda: _name_refusal(slot.channel.handle(channel_message), temporary_channel_id)
+            )
+            return
         elif message.NAME == "error":
             channel_id = getattr(channel_message, "channel_id", ALL_CHANNELS)
             targets = [
@@ -597,6 +605,19 @@ class ChannelManager:
                     False,
                 )
                 await self.report_handler(slot, report)
+
+
+def _name_refusal(actions: list[Action], temporary_channel_id: bytes) -> list[Action]:
+    """An `open_channel` refused before the channel recorded its `temporary_channel_id` comes back with an
+    `error`/`warning` whose channel_id is empty; the reply must name the channel it refuses (BOLT 1: the
+    `channel_id` of the channel the error is about; BOLT 2: the `temporary_channel_id` until funding)."""
+    named: list[Action] = []
+    for action in actions:
+        message = action.message if isinstance(action, SendMessage) else None
+        if isinstance(message, ErrorMessage | WarningMessage) and not message.channel_id:
+            action = SendMessage(dataclasses.replace(message, channel_id=temporary_channel_id))
+        named.append(action)
+    return named
 
 
 def scid_text(short_channel_id: int) -> str:
