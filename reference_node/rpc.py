@@ -528,6 +528,10 @@ class RpcServer:
         amount = params.get("amount_msat")
         retry_for = params.get("retry_for", 60)
         try:
+            self.node.payments.decode(bolt11)
+        except PaymentError as exc:
+            raise RpcError(INVALID_PARAMS, str(exc)) from exc
+        try:
             row = await self.node.payments.pay(
                 bolt11, None if amount is None else parse_msat(amount), float(retry_for)
             )
