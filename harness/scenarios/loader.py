@@ -350,4 +350,6 @@ def scenario_files(root: Path) -> list[Path]:
     """Scenario files under a folder (or the file itself), skipping the requirement catalog."""
     if root.is_file():
         return [root]
-    return sorted(p for p in root.rglob("*.yaml") if "requirements" not in p.relative_to(root).parts)
+    # requirements/ is the catalog; defects/ holds what each reference defect must fail (not scenarios)
+    skipped = {"requirements", "defects"}
+    return sorted(p for p in root.rglob("*.yaml") if not skipped & set(p.relative_to(root).parts))
