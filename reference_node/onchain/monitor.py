@@ -68,6 +68,7 @@ class MonitorConfig:
     # harness defects (reference_node.faults): never punish a breach; never use a preimage on chain
     no_penalty: bool = False
     withhold_preimages: bool = False
+    no_htlc_timeout: bool = False
 
 
 @dataclass(frozen=True)
@@ -298,6 +299,7 @@ class ChannelMonitor:
             feerate_per_kw=self.state.sweep_feerate_per_kw or 253,
             no_penalty=self.config.no_penalty,
             withhold_preimages=self.config.withhold_preimages,
+            no_htlc_timeout=self.config.no_htlc_timeout,
         )
 
     def _report_once(self, key: str) -> bool:

@@ -98,6 +98,7 @@ class PlanContext:
     feerate_per_kw: int
     no_penalty: bool = False
     withhold_preimages: bool = False
+    no_htlc_timeout: bool = False
 
 
 @dataclass(frozen=True)
@@ -290,7 +291,7 @@ def _plan_single(
     anchors = ctx.channel_type.option_anchors
     if claim in (ClaimKind.HTLC_TIMEOUT_TX, ClaimKind.HTLC_SUCCESS_TX):
         timeout = claim is ClaimKind.HTLC_TIMEOUT_TX
-        if timeout and not _locktime_ok(tip, htlc.cltv_expiry):
+        if timeout and (ctx.no_htlc_timeout or not _locktime_ok(tip, htlc.cltv_expiry)):
             return
         if not timeout and preimage is None:
             return  # "MUST NOT *resolve* the output by spending it" without the preimage
@@ -339,7 +340,7 @@ def _plan_single(
         )
         _sweep(plan, ctx, [claim_input], "HTLC claim with preimage", REQ_REMOTE_PREIMAGE)
     elif claim is ClaimKind.REMOTE_RECEIVED_TIMEOUT:
-        if not _locktime_ok(tip, htlc.cltv_expiry):
+        if ctx.no_htlc_timeout or not _locktime_ok(tip, htlc.cltv_expiry):
             return
         claim_input = signed_input(
             _spent(watched), sequence, privkey, lambda s: witness_received_htlc_timeout(s, script)
@@ -377,7 +378,8 @@ def htlc_resolutions(
     for htlc_id, payment_hash in committed.items():
         if (True, htlc_id) in on_chain and close.kind is not CloseKind.REVOKED:
             continue
-        fulfilled = payment_hash in evaluation.learned
+        # a preimage we already hold (the peer fulfilled it off chain) settles it, output or not
+        fulfilled = payment_hash in evaluation.learned or records.preimage_for(payment_hash) is not None
         out.append(HtlcResolvedOnchain(htlc_id, True, payment_hash, fulfilled))
     return out
 

@@ -1,0 +1,235 @@
+"""The node's side of BOLT 5: one `ChannelMonitor` per funded channel, fed by the node and acted upon.
+
+`OnchainService` is the thin I/O layer around the sans-I/O monitors (as payments/channels.py is around
+`Channel`): it records every persisted channel state, gives each block to every monitor, broadcasts what
+they return, funds zero-fee HTLC transactions and anchor CPFP from the wallet, fails the channel when an
+HTLC deadline passes, settles our payments from what the chain shows, and persists each monitor's state
+in the node's SQLite store (meta key `onchain/<channel dbid>`) before acting on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from reference_node.bitcoin.address import p2wpkh_script
+from reference_node.bitcoin.ecdsa import public_key_of
+from reference_node.bitcoin.tx import OutPoint, Tx, TxOut
+from reference_node.channel.channel import Channel
+from reference_node.channel.states import ChannelState
+from reference_node.faults import Controls
+from reference_node.onchain.model import (
+    FEE_INPUT_MIN_SAT,
+    BroadcastTx,
+    ChannelCloseSeen,
+    ChannelResolved,
+    FeeInput,
+    FeeInputNeeded,
+    GoOnchain,
+    HtlcResolvedOnchain,
+    OnchainAction,
+    OnchainError,
+    PreimageLearned,
+)
+from reference_node.onchain.monitor import ChannelMonitor, MonitorConfig
+from reference_node.store import PaymentStatus, Store
+from reference_node.wallet import Wallet, WalletError
+
+log = logging.getLogger(__name__)
+
+META_PREFIX = "onchain/"
+
+
+class SlotLike(Protocol):
+    """What the service needs of the channel layer's `ChannelSlot`."""
+
+    key: int
+    dbid: int | None
+    seed_index: int
+    channel: Channel
+    closing_tx: bytes | None
+
+
+class ChainLike(Protocol):
+    def current_height(self) -> int: ...
+
+    def feerate_per_kw(self) -> int: ...
+
+    async def broadcast(self, raw: bytes) -> None: ...
+
+
+@dataclass(frozen=True)
+class OnchainEvent:
+    """Something the harness may wait for (close seen, preimage learned, channel resolved...)."""
+
+    slot_key: int
+    action: OnchainAction
+
+
+ForceClose = Callable[[SlotLike, str], Awaitable[None]]
+
+
+class OnchainService:
+    def __init__(
+        self,
+        store: Store,
+        wallet: Wallet,
+        chain: ChainLike,
+        channel_seed: Callable[[int], bytes],
+        force_close: ForceClose,
+        config: MonitorConfig | None = None,
+        controls: Controls | None = None,
+    ) -> None:
+        self._store = store
+        self._wallet = wallet
+        self._chain = chain
+        self._channel_seed = channel_seed
+        self._force_close = force_close
+        self.config = config or MonitorConfig()
+        # run-time faults: `withhold_preimages` also keeps preimages off the chain
+        self.controls = controls or Controls()
+        self.monitors: dict[int, ChannelMonitor] = {}
+        self._slots: dict[int, SlotLike] = {}
+        self.events: list[OnchainEvent] = []
+        self.listeners: list[Callable[[OnchainEvent], None]] = []
+
+    # -- channel state -------------------------------------------------------------------------------
+
+    def monitor_of(self, slot: SlotLike) -> ChannelMonitor | None:
+        return self.monitors.get(slot.key)
+
+    def _monitor(self, slot: SlotLike) -> ChannelMonitor | None:
+        monitor = self.monitors.get(slot.key)
+        if monitor is not None or slot.dbid is None:
+            return monitor
+        stored = self._store.get_meta(f"{META_PREFIX}{slot.dbid}")
+        seed = self._channel_seed(slot.seed_index)
+        if stored is not None:
+            monitor = ChannelMonitor.from_json(json.loads(stored), seed, self.config)
+        elif slot.channel.data.funding_txid is not None and slot.channel.data.remote_basepoints is not None:
+            monitor = ChannelMonitor(seed, self._wallet.new_script(), self.config)
+        else:
+            return None
+        self.monitors[slot.key] = monitor
+        self._slots[slot.key] = slot
+        return monitor
+
+    def _save(self, slot: SlotLike, monitor: ChannelMonitor) -> None:
+        if slot.dbid is not None:
+            self._store.set_meta(f"{META_PREFIX}{slot.dbid}", json.dumps(monitor.to_json()))
+
+    def channel_persisted(self, slot: SlotLike) -> None:
+        """Hook: called after every persisted channel state (the channel may have signed a commitment,
+        received one, or learned a secret: all of it must be on disk before anything depends on it)."""
+        monitor = self._monitor(slot)
+        if monitor is None:
+            return
+        monitor.absorb_channel(slot.channel)
+        self._save(slot, monitor)
+
+    # -- chain ---------------------------------------------------------------------------------------
+
+    async def on_block(self, height: int, txs: tuple[Tx, ...]) -> None:
+        for slot in list(self._slots.values()):
+            monitor = self.monitors[slot.key]
+            if monitor.is_resolved():
+                continue
+            monitor.config = replace(self.config, withhold_preimages=self.controls.withhold_preimages)
+            actions: list[OnchainAction] = []
+            if (
+                slot.channel.state is ChannelState.FAILED
+                and slot.closing_tx is not None
+                and not monitor.state.local_commitment_broadcast
+            ):
+                # our commitment went out when the channel failed: anchors may have to CPFP it
+                actions += monitor.bump_local_commitment(self._chain.feerate_per_kw())
+            actions += monitor.block_connected(height, txs, self._chain.feerate_per_kw())
+            await self._perform(slot, monitor, actions)
+
+    def load(self, slots: list[SlotLike]) -> None:
+        """After a restart: the monitors of every persisted channel."""
+        for slot in slots:
+            self._monitor(slot)
+
+    # -- faults --------------------------------------------------------------------------------------
+
+    async def breach(self, slot: SlotLike, commitment_number: int | None = None) -> Tx:
+        """The `breach` fault: broadcast one of our revoked commitments (the newest revoked by default)."""
+        monitor = self._monitor(slot)
+        if monitor is None:
+            raise OnchainError("the channel has no commitment to breach with")
+        number = commitment_number
+        if number is None:
+            number = monitor.records.local_current_number - 1
+        tx = monitor.revoked_local_commitment(number)
+        slot.closing_tx = tx.serialize()
+        await self._chain.broadcast(tx.serialize())
+        return tx
+
+    # -- actions -------------------------------------------------------------------------------------
+
+    async def _perform(self, slot: SlotLike, monitor: ChannelMonitor, actions: list[OnchainAction]) -> None:
+        self._save(slot, monitor)  # what we broadcast must be reproducible after a crash
+        for action in actions:
+            event = OnchainEvent(slot.key, action)
+            self.events.append(event)
+            for listener in self.listeners:
+                listener(event)
+            if isinstance(action, BroadcastTx):
+                self._wallet.add_transaction(Tx.parse(action.tx), None)
+                await self._chain.broadcast(action.tx)
+            elif isinstance(action, FeeInputNeeded):
+                fee_input = await self._fund_fee_input(slot, monitor, action.min_amount_sat)
+                if fee_input is not None:
+                    await self._perform(slot, monitor, monitor.add_fee_input(fee_input))
+            elif isinstance(action, GoOnchain):
+                log.info("channel %s: %s", slot.key, action.reason)
+                if slot.channel.state not in (ChannelState.FAILED, ChannelState.CLOSED):
+                    await self._force_close(slot, action.reason)
+            elif isinstance(action, PreimageLearned):
+                self._settle(action.payment_hash, action.payment_preimage)
+            elif isinstance(action, HtlcResolvedOnchain):
+                if action.offered_by_us and not action.fulfilled:
+                    self._fail(action.payment_hash)
+            elif isinstance(action, ChannelCloseSeen | ChannelResolved):
+                log.info("channel %s: %s", slot.key, action)
+
+    async def _fund_fee_input(
+        self, slot: SlotLike, monitor: ChannelMonitor, amount_sat: int
+    ) -> FeeInput | None:
+        """A wallet payment to a key of this channel's monitor, handed over as a fee input."""
+        index = len(monitor.state.fee_inputs)
+        seed = self._channel_seed(slot.seed_index)
+        privkey = hmac.new(seed, b"onchain/fee-input/%d" % index, hashlib.sha256).digest()
+        script = p2wpkh_script(public_key_of(privkey))
+        amount_sat = max(amount_sat, FEE_INPUT_MIN_SAT)
+        try:
+            built = self._wallet.build([TxOut(amount_sat, script)], self._chain.feerate_per_kw())
+        except WalletError as exc:
+            log.warning("channel %s: no coin for a fee input: %s", slot.key, exc)
+            return None
+        self._wallet.add_transaction(built.tx, None)
+        await self._chain.broadcast(built.tx.serialize())
+        vout = next(i for i, o in enumerate(built.tx.outputs) if o.script_pubkey == script)
+        return FeeInput(OutPoint(built.tx.txid(), vout), amount_sat, privkey, self._wallet.new_script())
+
+    def _settle(self, payment_hash: bytes, preimage: bytes) -> None:
+        payment = self._store.payment(payment_hash)
+        if payment is not None and payment.status is PaymentStatus.PENDING:
+            self._store.finish_payment(payment_hash, PaymentStatus.COMPLETE, preimage, None)
+
+    def _fail(self, payment_hash: bytes) -> None:
+        payment = self._store.payment(payment_hash)
+        if payment is not None and payment.status is PaymentStatus.PENDING:
+            self._store.finish_payment(payment_hash, PaymentStatus.FAILED, None, "HTLC timed out on chain")
+
+    # -- queries -------------------------------------------------------------------------------------
+
+    def resolved(self, slot: SlotLike) -> bool:
+        monitor = self._monitor(slot)
+        return monitor is not None and monitor.is_resolved()
