@@ -38,15 +38,17 @@ class Defect(enum.Enum):
     ACCEPT_UNDERPAYMENT = "accept-underpayment"
     # never reveal a preimage: incoming HTLCs stay until they time out
     WITHHOLD_PREIMAGE = "withhold-preimage"
-    # needs hooks inside reference_node/channel or BOLT 5 on-chain handling (not there yet)
+    # needs a hook inside reference_node/channel (not there yet)
     SKIP_RESERVE_CHECK = "skip-reserve-check"
+    # BOLT 5 (reference_node/onchain): never punish a revoked commitment
     NO_PENALTY = "no-penalty"
+    # BOLT 5: never time out an HTLC we offered on chain (no HTLC-timeout, no timeout claim)
+    NO_HTLC_TIMEOUT = "no-htlc-timeout"
 
 
 # Defects the node cannot apply yet, and why (checked at start).
 NOT_YET_APPLICABLE: dict[Defect, str] = {
     Defect.SKIP_RESERVE_CHECK: "the reserve check lives inside reference_node/channel; it has no switch yet",
-    Defect.NO_PENALTY: "the node has no BOLT 5 on-chain resolution yet, so no penalty to skip",
 }
 
 

@@ -31,9 +31,11 @@ from reference_node.bitcoin.tx import TxOut
 from reference_node.chain_source import FEERATE_FLOOR_PER_KW, ChainSource, ChainSourceError
 from reference_node.channel import ChannelState, ChannelType
 from reference_node.channel.states import FUNDED_STATES
-from reference_node.faults import Controls, Faults
+from reference_node.faults import Controls, Defect, Faults
 from reference_node.invoice import Currency
 from reference_node.nodekey import Entropy, NodeKey
+from reference_node.onchain.monitor import MonitorConfig
+from reference_node.onchain.service import OnchainService
 from reference_node.payments.channels import (
     OPENING_STATES,
     ChannelCommandError,
@@ -442,6 +444,20 @@ class LightningNode:
         self.payments = PaymentService(
             self.channels, key, self.node.entropy, _CURRENCY[network], self.faults, self.controls
         )
+        # BOLT 5: one on-chain monitor per channel, fed every persisted channel state and every block
+        self.onchain = OnchainService(
+            self.store,
+            self.wallet,
+            self,
+            self.channels.channel_seed,
+            self.channels.force_close,  # type: ignore[arg-type]
+            MonitorConfig(
+                no_penalty=self.faults.has(Defect.NO_PENALTY),
+                no_htlc_timeout=self.faults.has(Defect.NO_HTLC_TIMEOUT),
+            ),
+            self.controls,
+        )
+        self.channels.persist_hooks.append(self.onchain.channel_persisted)
         self._height = 0
         self._feerate_per_kw = FEERATE_FLOOR_PER_KW
         self._funding_cache: dict[tuple[bytes, int], tuple[int, int, TxOut]] = {}
@@ -464,6 +480,7 @@ class LightningNode:
                 self._height, await asyncio.to_thread(self.chain.block_hash, self._height)
             )
         self.channels.load()
+        self.onchain.load(list(self.channels.slots.values()))
         await self._catch_up()
         self._watcher = asyncio.ensure_future(self._watch_chain())
         address = await self.node.start(host, port)
@@ -559,6 +576,7 @@ class LightningNode:
                         self.store.set_tx_location(tx.txid(), height, index)
                 self._height = height
                 await self.channels.on_block(height, block.txs)
+                await self.onchain.on_block(height, block.txs)
                 self.store.block_scanned(height, block.block_hash)
 
     async def _rewind_if_reorganized(self, tip: int) -> None:

@@ -33,7 +33,7 @@ def test_an_unknown_defect_name_is_refused_with_the_known_ones() -> None:
         Faults.parse(["no-such-defect"])
 
 
-@pytest.mark.parametrize("name", ["skip-reserve-check", "no-penalty"])
+@pytest.mark.parametrize("name", ["skip-reserve-check"])
 def test_a_defect_without_its_hook_is_refused_at_start(name: str) -> None:
     with pytest.raises(UnsupportedDefect, match=name):
         Faults.parse([name]).check_applicable()

@@ -189,6 +189,8 @@ class ChannelManager:
         self.slots: dict[int, ChannelSlot] = {}
         self.changes = Changes()
         self.report_handler: ReportHandler | None = None
+        # called after every persisted channel state (BOLT 5 on-chain monitors record each commitment)
+        self.persist_hooks: list[Callable[[ChannelSlot], None]] = []
         self._next_key = 0
         self._watch: dict[int, WatchFunding] = {}
         for name in CHANNEL_MESSAGES:
@@ -200,6 +202,10 @@ class ChannelManager:
     def _signer(self, seed_index: int) -> Bolt3Signer:
         channel_seed = hmac.new(self._seed, b"channel/%d" % seed_index, hashlib.sha256).digest()
         return Bolt3Signer(channel_seed)
+
+    def channel_seed(self, seed_index: int) -> bytes:
+        """The seed of a channel's keys (the same the signer uses), for its BOLT 5 on-chain monitor."""
+        return hmac.new(self._seed, b"channel/%d" % seed_index, hashlib.sha256).digest()
 
     def _add_slot(self, peer_id: bytes, seed_index: int, channel: Channel, dbid: int | None) -> ChannelSlot:
         self._next_key += 1
@@ -303,6 +309,8 @@ class ChannelManager:
             slot.dbid = self.store.add_channel(slot.peer_id, slot.seed_index, action.state)
         else:
             self.store.save_channel(slot.dbid, action.state)
+        for hook in self.persist_hooks:
+            hook(slot)
 
     async def _send(self, peer_id: bytes, message: ChannelMessage) -> None:
         if message.NAME in self.controls.drop_message_types:
