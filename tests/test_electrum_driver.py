@@ -69,9 +69,11 @@ def test_registry_takes_an_electrum_server_address_instead_of_a_chain(tmp_path: 
     assert isinstance(driver, ElectrumDriver) and driver.electrum_server == "127.0.0.1:1:t"
 
 
-def test_without_chain_or_server_the_driver_is_unsupported(tmp_path: Path) -> None:
-    with pytest.raises(UnsupportedOperation, match="no Electrum server"):
-        create_driver(NodeSetup("carol", "electrum", b"\x07" * 32, tmp_path))
+def test_without_chain_or_server_the_driver_will_serve_a_private_chain(tmp_path: Path) -> None:
+    driver = create_driver(NodeSetup("carol", "electrum", b"\x07" * 32, tmp_path))
+    assert (
+        isinstance(driver, ElectrumDriver) and driver.chain is None and driver.config.electrum_server is None
+    )
 
 
 @pytest.mark.skipif(shutil.which("electrum") is not None, reason="Electrum is installed here")

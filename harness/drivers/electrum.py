@@ -168,14 +168,11 @@ class ElectrumDriver(NodeDriver):
     implementation = "electrum"
 
     def __init__(self, config: ElectrumConfig, chain: EmbeddedChain | None = None) -> None:
-        if config.electrum_server is None and chain is None:
-            raise UnsupportedOperation(
-                f"electrum ({config.name})",
-                "start",
-                "no Electrum server: give the driver the scenario's EmbeddedChain or electrum_server",
-            )
         self.config = config
         self.chain = chain
+        # Electrum needs an Electrum server even for message-level scenarios that use no chain: then the
+        # driver runs its own EmbeddedChain, private to this node (closed on stop).
+        self._own_chain = config.electrum_server is None and chain is None
         self.data_dir = config.workdir / "electrum"
         self.log_path = config.workdir / "electrum.log"
         self.lightning_port = 0
@@ -239,7 +236,14 @@ class ElectrumDriver(NodeDriver):
                 f"{self.config.executable!r} is not installed (scripts/install-electrum.sh)",
             )
         if self.config.electrum_server is None and self._server is None:
-            assert self.chain is not None  # checked in __init__
+            if self.chain is None:
+                self.chain = EmbeddedChain(
+                    self.config.workdir / "private-chain", seed=self.config.private_key
+                )
+            if self.chain.height() == 0:
+                # Electrum 4.3.4 never finishes syncing a server whose tip is the genesis block (its
+                # interface stays at height -1): give it one block, as the lnd launcher does.
+                await asyncio.to_thread(self.chain.mine, 1)
             self._server = ElectrumServer(self.chain)
             await self._server.start()
         self._write_config()
@@ -323,6 +327,9 @@ class ElectrumDriver(NodeDriver):
         if self._server is not None:
             await self._server.close()
             self._server = None
+        if self._own_chain and self.chain is not None:
+            self.chain.close()
+            self.chain = None
 
     async def restart(self) -> None:
         # Keep our Electrum server (and its port, which the wallet's config names) across the restart.
@@ -532,7 +539,8 @@ def from_setup(setup: Any) -> ElectrumDriver:
     """The registry's factory (setup: harness.drivers.registry.NodeSetup).
 
     Node options read: `electrum_server` ("host:port:t", an Electrum server already serving the scenario's
-    chain). Without it the driver needs the scenario's EmbeddedChain, which NodeSetup does not carry yet.
+    chain). Without it the driver serves the scenario's EmbeddedChain (NodeSetup.chain), or a private
+    chain of its own when the scenario uses none.
     """
     server = setup.options.get("electrum_server")
     if server is not None and not isinstance(server, str):
