@@ -44,6 +44,8 @@ def _pay_until_stopped(
         progress.release()
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # 10 kills and restarts of processes: about 35-130 s on a loaded 2-core machine
 def test_sigkill_at_random_points_loses_and_doubles_no_htlc(tmp_path: Path, chain: ChainProcess) -> None:
     rng = random.Random(5)
     a = start_node(tmp_path / "a", chain, "crash a")

@@ -52,6 +52,8 @@ def open_channel(
     return str(result["channel_id"])
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(3600)  # BOLTCHECK_PROCESS_PAYMENTS=1000 takes minutes per case
 @pytest.mark.parametrize("anchors", [False, True], ids=["static_remotekey", "anchors"])
 @pytest.mark.parametrize("opener", [0, 1], ids=["a_opens", "b_opens"])
 def test_pyln_client_drives_open_pay_both_ways_update_fee_and_mutual_close(
