@@ -156,6 +156,19 @@ class OnchainService:
         for slot in slots:
             self._monitor(slot)
 
+    async def add_preimages(self, slot: SlotLike, preimages: list[bytes]) -> int:
+        """Preimages the node may now use on chain (learned late, or released after being withheld).
+        Returns how many were new to the monitor."""
+        monitor = self._monitor(slot)
+        if monitor is None:
+            return 0
+        count = 0
+        for preimage in preimages:
+            actions = monitor.add_preimage(preimage)
+            count += preimage in monitor.records.preimages
+            await self._perform(slot, monitor, actions)
+        return count
+
     # -- faults --------------------------------------------------------------------------------------
 
     async def breach(self, slot: SlotLike, commitment_number: int | None = None) -> Tx:

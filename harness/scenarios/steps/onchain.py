@@ -1,0 +1,331 @@
+"""On-chain steps (BOLT 5): hold and release preimages, breach with a revoked commitment, mine until every
+output is irrevocably resolved, and check the final on-chain balances to the satoshi.
+
+`force_close`, `mine`, `expect_spend` and `wait_for` live in channels.py / chain.py. The steps that act on
+a node beyond the NodeDriver interface (hold preimages, breach) need the in-process reference node and are
+UnsupportedOperation (a skip) for other implementations.
+
+The balance check is computed from the chain itself: the *close tree* is every transaction descending from
+the channel's funding output (plus the wallet transactions that prepared coins the close tree spends), and
+the drivers' on-chain balances must have moved by exactly the channel value less the fees of that tree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from harness.chain import ChainBackend, EmbeddedChain, OutPoint
+from harness.drivers.base import UnsupportedOperation
+from harness.drivers.peer import ExpectationFailed
+from harness.scenarios.registry import register_step
+from harness.scenarios.step import DriverName, Step, StepContext
+from harness.scenarios.steps.chain import resolve_outpoint
+from harness.scenarios.steps.channels import channel_ref, reference_node
+from reference_node.bitcoin.tx import Tx
+from reference_node.channel.params import Side
+from reference_node.channel.states import ChannelState
+from reference_node.node import LightningNode
+from reference_node.payments.channels import ChannelSlot
+
+DEFAULT_TIMEOUT_S = 60.0
+
+
+@register_step
+@dataclass(frozen=True)
+class HoldPreimages(Step):
+    """The reference node keeps the preimages of HTLCs paid to it (the `withhold a preimage` control):
+    payments to it stay pending, and its on-chain monitor does not use them either."""
+
+    NAME = "hold_preimages"
+    SUMMARY = "a reference node withholds its preimages"
+    node: DriverName
+
+    async def run(self, ctx: StepContext) -> str | None:
+        ln = reference_node(ctx, self.node, "hold_preimages")
+        ln.controls.withhold_preimages = True
+        return f"{self.node} withholds preimages"
+
+
+@register_step
+@dataclass(frozen=True)
+class ReleasePreimages(Step):
+    """The reference node learns it may use its held preimages, now that the channel is on chain: its
+    monitor claims the HTLCs with them (a preimage learned late)."""
+
+    NAME = "release_preimages"
+    SUMMARY = "a reference node uses its held preimages on chain"
+    node: DriverName
+    channel: str = "channel"
+
+    async def run(self, ctx: StepContext) -> str | None:
+        ln = reference_node(ctx, self.node, "release_preimages")
+        ref = channel_ref(ctx, self.channel)
+        ln.controls.withhold_preimages = False
+        slot = ln.channels.find(ref.channel_id.hex())
+        count = await ln.onchain.add_preimages(slot, [row.preimage for row in ln.store.invoices()])
+        return f"{self.node} released {count} preimage(s)"
+
+
+@register_step
+@dataclass(frozen=True)
+class Breach(Step):
+    """The reference node broadcasts one of its revoked commitments (the newest revoked one unless
+    `commitment` names its number): the peer must punish it (BOLT 5 "Revoked Transaction Close
+    Handling"). The commitment's txid is stored under `<channel>.breach`."""
+
+    NAME = "breach"
+    SUMMARY = "a reference node broadcasts a revoked commitment"
+    node: DriverName
+    channel: str = "channel"
+    commitment: int | None = None
+    htlcs: int = 0
+    confirm: bool = True
+
+    async def run(self, ctx: StepContext) -> str | None:
+        ln = reference_node(ctx, self.node, "breach")
+        ref = channel_ref(ctx, self.channel)
+        slot = ln.channels.find(ref.channel_id.hex())
+        number = self.commitment
+        if number is None and self.htlcs:
+            number = self._newest_revoked_with_htlcs(ln, slot)
+        # the cheater stops talking on the channel: it is about to be closed on chain
+        await ln.go_offline(True)
+        tx = await ln.onchain.breach(slot, number)
+        ctx.record_txid(tx.txid_hex)
+        ctx.set_value(f"{self.channel}.breach", tx.txid_hex)
+        if self.confirm:
+            await asyncio.to_thread(ctx.chain.mine, 1)
+        return f"revoked commitment {tx.txid_hex} broadcast"
+
+    def _newest_revoked_with_htlcs(self, ln: LightningNode, slot: ChannelSlot) -> int:
+        monitor = ln.onchain.monitor_of(slot)
+        if monitor is None:
+            raise ExpectationFailed(f"{self.node}: the channel has no recorded commitment")
+        current = monitor.records.local_current_number
+        for record in sorted(monitor.records.local, key=lambda r: -r.view.commitment_number):
+            if record.view.commitment_number < current and len(record.view.htlcs) >= self.htlcs:
+                return record.view.commitment_number
+        raise ExpectationFailed(f"{self.node}: no revoked commitment with {self.htlcs} HTLC(s)")
+
+
+@register_step
+@dataclass(frozen=True)
+class WaitHtlcsCommitted(Step):
+    """Wait until the reference node's channel carries exactly `count` HTLCs in both current commitments
+    with nothing left to sign (the HTLCs are irrevocably committed)."""
+
+    NAME = "wait_htlcs_committed"
+    SUMMARY = "wait until HTLCs are irrevocably committed in both commitments"
+    node: DriverName
+    count: int
+    channel: str = "channel"
+    timeout_s: float = 15.0
+
+    async def run(self, ctx: StepContext) -> str | None:
+        ln = reference_node(ctx, self.node, "wait_htlcs_committed")
+        slot = ln.channels.find(channel_ref(ctx, self.channel).channel_id.hex())
+
+        def committed() -> bool:
+            ledger = slot.channel.data.ledger
+            if ledger is None or ledger.remote_pending or ledger.has_changes_for(Side.REMOTE):
+                return False
+            counts = {len(ledger.current_view(side).htlcs) for side in (Side.LOCAL, Side.REMOTE)}
+            return counts == {self.count}
+
+        try:
+            await ln.channels.changes.wait_for(committed, self.timeout_s)
+        except TimeoutError as exc:
+            raise ExpectationFailed(f"{self.node}: {self.count} HTLC(s) not committed in time") from exc
+        return f"{self.count} HTLC(s) committed"
+
+
+@register_step
+@dataclass(frozen=True)
+class MineSynced(Step):
+    """Mine `blocks` blocks one at a time; after each, the named reference nodes scan it (and broadcast
+    their claims) before the next is mined."""
+
+    NAME = "mine_synced"
+    SUMMARY = "mine blocks, reference nodes reacting between them"
+    nodes: list[str] = field(default_factory=list)
+    blocks: int = 1
+
+    async def run(self, ctx: StepContext) -> str | None:
+        references = _services(ctx, self.nodes)
+        for _ in range(self.blocks):
+            await asyncio.to_thread(ctx.chain.mine, 1)
+            for ln in references.values():
+                await ln.sync_chain()
+        return f"mined {self.blocks} block(s)"
+
+
+@register_step
+@dataclass(frozen=True)
+class SnapshotBalances(Step):
+    """Record every driven node's on-chain balance under `name`, for `expect_onchain_outcome`."""
+
+    NAME = "snapshot_balances"
+    SUMMARY = "record the on-chain balances of the driven nodes"
+    nodes: list[str] = field(default_factory=list)
+    name: str = "balances"
+
+    async def run(self, ctx: StepContext) -> str | None:
+        balances = {node: await ctx.driver(node).onchain_balance_sat() for node in self.nodes}
+        ctx.set_value(self.name, balances)
+        return ", ".join(f"{n}: {b} sat" for n, b in balances.items())
+
+
+def _services(ctx: StepContext, nodes: list[str]) -> dict[str, LightningNode]:
+    found = {}
+    for node in nodes:
+        try:
+            found[node] = reference_node(ctx, node, "mine_until_resolved")
+        except UnsupportedOperation:
+            continue  # another implementation: it follows the chain on its own
+    return found
+
+
+@register_step
+@dataclass(frozen=True)
+class MineUntilResolved(Step):
+    """Mine one block at a time (each reference node scans it and broadcasts its claims before the next)
+    until every named reference node reports the channel *irrevocably resolved* (BOLT 5: resolving
+    transactions 100 blocks deep), or fail after `max_blocks`. Other implementations get `max_blocks`
+    blocks, or as many as the reference nodes needed."""
+
+    NAME = "mine_until_resolved"
+    SUMMARY = "mine until every output of the close is irrevocably resolved"
+    nodes: list[str] = field(default_factory=list)
+    channel: str = "channel"
+    max_blocks: int = 500
+    timeout_s: float = 300.0
+
+    async def run(self, ctx: StepContext) -> str | None:
+        ref = channel_ref(ctx, self.channel)
+        references = _services(ctx, self.nodes)
+        chain = ctx.chain
+        for mined in range(1, self.max_blocks + 1):
+            await asyncio.to_thread(chain.mine, 1)
+            pending = []
+            for name, ln in references.items():
+                await ln.sync_chain()
+                if not ln.onchain.resolved(ln.channels.find(ref.channel_id.hex())):
+                    pending.append(name)
+            if references and not pending:
+                return f"resolved after {mined} blocks"
+        if references:
+            raise ExpectationFailed(f"{', '.join(pending)}: not resolved after {self.max_blocks} blocks")
+        return f"mined {self.max_blocks} blocks"
+
+
+def _tx(chain: ChainBackend, txid: str) -> Tx:
+    return Tx.parse(chain.get_tx(txid).raw)
+
+
+def close_tree(chain: ChainBackend, funding: OutPoint) -> list[Tx]:
+    """Every confirmed transaction descending from the funding output, in chain order, plus the confirmed
+    transactions that created the other coins they spend when those were made after the close (fee coins
+    a node prepared for its claims)."""
+    if not isinstance(chain, EmbeddedChain):
+        raise UnsupportedOperation("chain", "close_tree", "reading whole blocks needs the embedded chain")
+    start = chain.get_tx(funding.txid).block_height
+    if start is None:
+        raise ExpectationFailed(f"funding transaction {funding.txid} is not confirmed")
+    tree: list[Tx] = []
+    tree_txids: set[bytes] = set()
+    live = {(bytes.fromhex(funding.txid)[::-1], funding.vout)}
+    close_height: int | None = None
+    for height in range(start, chain.height() + 1):
+        for raw in chain.block(chain.block_hash(height)).block.vtx:
+            tx = Tx.parse(raw.serialize())
+            if any((i.prevout.txid, i.prevout.index) in live for i in tx.inputs):
+                close_height = height if close_height is None else close_height
+                tree.append(tx)
+                tree_txids.add(tx.txid())
+                live |= {(tx.txid(), index) for index in range(len(tx.outputs))}
+    extra: list[Tx] = []
+    for tx in tree:
+        for txin in tx.inputs:
+            if txin.prevout.txid in tree_txids or (txin.prevout.txid, txin.prevout.index) in live:
+                continue
+            info = chain.get_tx(txin.prevout.txid_hex)
+            if (
+                close_height is not None
+                and info.block_height is not None
+                and info.block_height >= close_height
+            ):
+                parent = Tx.parse(info.raw)
+                if parent.txid() not in {t.txid() for t in extra}:
+                    extra.append(parent)
+    return tree + extra
+
+
+def fee_sat(chain: ChainBackend, tx: Tx) -> int:
+    spent = sum(_tx(chain, i.prevout.txid_hex).outputs[i.prevout.index].amount_sat for i in tx.inputs)
+    return spent - sum(o.amount_sat for o in tx.outputs)
+
+
+@register_step
+@dataclass(frozen=True)
+class ExpectOnchainOutcome(Step):
+    """Final balances to the satoshi: the driven nodes' on-chain balances moved, since `since`
+    (a `snapshot_balances`), by exactly the channel value less the fees of the close tree (nothing left
+    unresolved, nothing lost). With `cheater`, the cheater ends with nothing from the channel: its balance
+    did not grow, and `honest` got the whole channel value less the fees it did not pay itself."""
+
+    NAME = "expect_onchain_outcome"
+    SUMMARY = "final on-chain balances of both sides, to the satoshi"
+    nodes: list[str] = field(default_factory=list)
+    since: str = "balances"
+    channel: str = "channel"
+    cheater: str | None = None
+
+    async def run(self, ctx: StepContext) -> str | None:
+        chain = ctx.chain
+        before = ctx.get_value(self.since)
+        if not isinstance(before, dict):
+            raise ValueError(f"{self.since!r} is not a snapshot_balances value")
+        funding = resolve_outpoint(ctx, f"{self.channel}.funding")
+        funding_sat = _tx(chain, funding.txid).outputs[funding.vout].amount_sat
+        tree = await asyncio.to_thread(close_tree, chain, funding)
+        for tx in tree:
+            ctx.record_txid(tx.txid_hex)
+        fees = sum(fee_sat(chain, tx) for tx in tree)
+        after = {node: await ctx.driver(node).onchain_balance_sat() for node in self.nodes}
+        delta = {node: after[node] - int(before[node]) for node in self.nodes}
+        expected_total = funding_sat - fees
+        detail = f"changes {delta}, channel {funding_sat} sat, close-tree fees {fees} sat"
+        if sum(delta.values()) != expected_total:
+            raise ExpectationFailed(
+                f"balances moved by {sum(delta.values())} sat in all, expected {expected_total}: {detail}"
+            )
+        if self.cheater is not None and delta[self.cheater] > 0:
+            raise ExpectationFailed(f"the cheater {self.cheater} gained {delta[self.cheater]} sat: {detail}")
+        return detail
+
+
+@register_step
+@dataclass(frozen=True)
+class ExpectChannelClosedOnchain(Step):
+    """The reference node saw the channel closed on chain (its state is failed or closed)."""
+
+    NAME = "expect_closed_onchain"
+    SUMMARY = "a reference node's channel is closed on chain"
+    node: DriverName
+    channel: str = "channel"
+
+    async def run(self, ctx: StepContext) -> str | None:
+        ln = reference_node(ctx, self.node, "expect_closed_onchain")
+        ref = channel_ref(ctx, self.channel)
+        slot = ln.channels.find(ref.channel_id.hex())
+        monitor = ln.onchain.monitor_of(slot)
+        if monitor is None or monitor.close_kind is None:
+            raise ExpectationFailed(f"{self.node}: no close of the channel seen on chain")
+        if slot.channel.state not in (
+            ChannelState.FAILED,
+            ChannelState.CLOSED,
+            ChannelState.CLOSING_BROADCAST,
+        ):
+            raise ExpectationFailed(f"{self.node}: channel still {slot.channel.state.value}")
+        return f"{self.node} saw a {monitor.close_kind} close"
