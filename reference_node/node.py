@@ -159,6 +159,7 @@ class Node:
         self._changed = _ChangeSignal()
         self._disconnects: dict[bytes, list[Disconnect]] = {}
         self._connection_count = 0
+        self._paused_address: tuple[str, int] | None = None
         self._active_hooks: list[Callable[[Peer], Awaitable[None]]] = []
         self._closed_hooks: list[Callable[[bytes], None]] = []
 
@@ -229,8 +230,23 @@ class Node:
         self._server = await asyncio.start_server(self._on_inbound, host, port)
         return self.address
 
+    async def pause_listening(self) -> None:
+        """Stop accepting connections (the address is kept for `resume_listening`)."""
+        if self._server is not None:
+            self._paused_address = self.address
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def resume_listening(self) -> None:
+        if self._server is None and self._paused_address is not None:
+            host, port = self._paused_address
+            self._server = await asyncio.start_server(self._on_inbound, host, port)
+
     @property
     def address(self) -> tuple[str, int]:
+        if self._server is None and self._paused_address is not None:
+            return self._paused_address
         if self._server is None:
             raise NodeNotStarted("the node is not listening")
         sockname = self._server.sockets[0].getsockname()
@@ -682,11 +698,16 @@ class LightningNode:
         await peer.send_raw(payload)
 
     async def go_offline(self, offline: bool) -> None:
-        """Fault control: disconnect every peer and refuse new outbound connections (or come back)."""
-        self.controls.offline = offline
-        if offline:
+        """Fault control: stop listening, disconnect every peer and refuse outbound connections; or come
+        back, listening on the same address again."""
+        if offline and not self.controls.offline:
+            self.controls.offline = True
+            await self.node.pause_listening()
             for peer in list(self.node.peers.values()):
                 await peer.disconnect("fault: going offline")
+        elif not offline and self.controls.offline:
+            self.controls.offline = False
+            await self.node.resume_listening()
 
 
 _ADDRESS_NETWORK = {
