@@ -22,6 +22,10 @@ from harness.drivers.base import DriverError
 from harness.drivers.electrum import ElectrumConfig, ElectrumDriver
 from harness.drivers.reference import ReferenceDriver
 from harness.drivers.registry import NodeSetup
+from harness.scenarios.fields import build_complete
+from reference_node.node import Network
+from reference_node.scripted_peer import ScriptedPeer
+from reference_node.wire import message_to_fields
 from reference_node.wire.features import BothFeatureBitsError, Context, Feature, Features, check_sent_features
 
 pytestmark = [
@@ -141,5 +145,46 @@ def test_electrum_init_sets_both_bits_of_a_pair_which_bolt9_forbids(
         assert both == ["option_data_loss_protect", "option_static_remotekey"]
         with pytest.raises(BothFeatureBitsError):
             check_sent_features(peer.remote_features, Context.INIT, where="electrum init")
+
+    run(chain, tmp_path, body)
+
+
+async def _scripted_peer_at(electrum: ElectrumDriver) -> ScriptedPeer:
+    address = electrum.address
+    peer = await ScriptedPeer.connect(address.host, address.port, address.node_id, timeout_s=TIMEOUT_S)
+    await peer.exchange_init(
+        features=ELECTRUM_COMPATIBLE.to_bytes(), networks=[Network.REGTEST.chain_hash], timeout_s=TIMEOUT_S
+    )
+    return peer
+
+
+def test_electrum_answers_a_small_ping_with_a_pong_of_the_asked_length(
+    chain: EmbeddedChain, tmp_path: Path
+) -> None:
+    # BOLT 1 ping receiver: "if num_pong_bytes is less than 65532: MUST respond by sending a pong message,
+    # with byteslen equal to num_pong_bytes".
+    async def body(electrum: ElectrumDriver, _reference: ReferenceDriver) -> None:
+        peer = await _scripted_peer_at(electrum)
+        try:
+            await peer.send(build_complete("ping", {"num_pong_bytes": 4, "ignored": "0000"}))
+            pong = await peer.expect("pong", TIMEOUT_S)
+            assert message_to_fields(pong)["ignored"] == "00" * 4
+        finally:
+            await peer.close()
+
+    run(chain, tmp_path, body)
+
+
+def test_electrum_does_not_ignore_a_ping_asking_for_65532_bytes(chain: EmbeddedChain, tmp_path: Path) -> None:
+    # BOLT 1 ping receiver: "otherwise (num_pong_bytes is not less than 65532): MUST ignore the `ping`."
+    # Electrum 4.3.4 (lnpeer.on_ping) answers every ping; a 65532-byte pong does not fit a Lightning
+    # message, its send fails and Electrum drops the connection. Known deviation, kept as evidence.
+    async def body(electrum: ElectrumDriver, _reference: ReferenceDriver) -> None:
+        peer = await _scripted_peer_at(electrum)
+        try:
+            await peer.send(build_complete("ping", {"num_pong_bytes": 65532}))
+            await peer.expect_disconnect(TIMEOUT_S)
+        finally:
+            await peer.close()
 
     run(chain, tmp_path, body)
