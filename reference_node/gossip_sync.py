@@ -7,7 +7,7 @@ peers, channels and the chain.
   has at least one announced channel" is the graph's own rule: a node without channels is not kept).
 - Incoming gossip goes into the graph (persisted in the store); what the graph accepts is relayed.
 - Each peer has an outbox. With `gossip_queries` negotiated we send `gossip_timestamp_filter` asking for
-  everything, and relay to the peer only what its own filter admits; without it we relay everything.
+  everything; a peer gets our own gossip at once, relayed gossip only once its own filter admits it.
   `query_channel_range` and `query_short_channel_ids` are answered.
 - Sending is batched by a timer (`broadcast_interval_s`, BOLT 7 "SHOULD flush outgoing gossip messages
   once every 60 seconds"; tests use a small value), and the chain is watched by long-polling the node's
@@ -38,7 +38,7 @@ from reference_node.gossip.announcements import build_node_announcement
 from reference_node.gossip.errors import AnnouncementSignaturesError, GossipError
 from reference_node.gossip.flags import ANNOUNCEMENT_MIN_CONFIRMATIONS
 from reference_node.gossip.graph import ChannelGraph
-from reference_node.gossip.outbox import GossipOutbox, TimestampFilter
+from reference_node.gossip.outbox import GossipOutbox
 from reference_node.gossip.persist import dump_graph, load_graph
 from reference_node.gossip.queries import answer_query_channel_range, answer_query_short_channel_ids
 from reference_node.gossip.records import FundingOutput, GossipResult
@@ -260,12 +260,11 @@ class GossipSync:
         outbox = GossipOutbox(self.chain_hash)
         self.outboxes[peer.node_id] = outbox
         if self._gossip_queries(peer):
-            # ask for everything; the peer's own filter decides what we relay to it
-            self._spawn(self._send(peer.node_id, GossipTimestampFilter(self.chain_hash, 0, _ALL_TIMESTAMPS)))
-        else:
-            # without gossip_queries every gossip message is relayed (BOLT 7 initial sync is the peer's
-            # `initial_routing_sync`, which we do not send a backlog for)
-            outbox.filter = TimestampFilter(0, _ALL_TIMESTAMPS)
+            # ask for everything; the peer's own filter decides what we relay to it ("MUST not send gossip
+            # it did not generate itself, until it receives `gossip_timestamp_filter`")
+            self._spawn(
+                self._send(peer.node_id, GossipTimestampFilter(self.chain_hash, 0, _ALL_TIMESTAMPS))
+            )
         self._answered = {a for a in self._answered if a[0] != peer.node_id}
         # BOLT 7: "MUST respond to the first `announcement_signatures` message with its own" after a
         # reconnection: resend ours for that peer's channels that are not announced yet

@@ -30,7 +30,7 @@ from harness.drivers.base import UnsupportedOperation
 from harness.drivers.peer import ExpectationFailed
 from harness.drivers.reference import EmbeddedChainSource
 from harness.scenarios.registry import register_step
-from harness.scenarios.step import Step, StepContext
+from harness.scenarios.step import DriverName, Step, StepContext
 from reference_node.channel import ChannelState
 from reference_node.forwarding.policy import ForwardingPolicy
 from reference_node.forwarding.relay import RelayConfig
@@ -81,6 +81,7 @@ class ReferenceNetwork:
     nodes: list[LightningNode]
     multihop: list[Multihop]
     channel_ids: list[bytes] = field(default_factory=list)
+    adopted: frozenset[int] = frozenset()  # nodes a driver started (and stops)
 
     def index_of(self, node_id: bytes) -> int:
         return next(i for i, n in enumerate(self.nodes) if n.node_id == node_id)
@@ -106,8 +107,9 @@ class ReferenceNetwork:
     async def stop(self) -> None:
         for multihop in self.multihop:
             await multihop.stop()
-        for node in self.nodes:
-            await node.stop()
+        for index, node in enumerate(self.nodes):
+            if index not in self.adopted:
+                await node.stop()
 
 
 def _key(seed: int, name: str, index: int) -> NodeKey:
@@ -116,10 +118,17 @@ def _key(seed: int, name: str, index: int) -> NodeKey:
 
 
 async def build_network(
-    spec: NetworkSpec, chain: EmbeddedChain, workdir: Path, seed: int = 0, name: str = "net"
+    spec: NetworkSpec,
+    chain: EmbeddedChain,
+    workdir: Path,
+    seed: int = 0,
+    name: str = "net",
+    adopt: dict[int, LightningNode] | None = None,
 ) -> ReferenceNetwork:
-    """Start `spec.nodes` reference nodes, open every channel, confirm, announce, and return once every
-    channel is normal and every node's graph holds every channel with both directions' updates."""
+    """Start `spec.nodes` reference nodes (or use the already started ones `adopt` gives by index), open
+    every channel, confirm, and return once every channel is normal (gossip may still be spreading:
+    `wait_for_gossip`)."""
+    adopt = adopt or {}
     loop = asyncio.get_running_loop()
     # Each node long-polls the chain in a worker thread; the default pool (cores + 4) would starve.
     loop.set_default_executor(ThreadPoolExecutor(max_workers=4 * spec.nodes + 8))
@@ -130,6 +139,14 @@ async def build_network(
     nodes, multihop = [], []
     source = EmbeddedChainSource(chain)
     for index in range(spec.nodes):
+        if index in adopt:
+            node = adopt[index]
+            # multi-hop nodes negotiate gossip_queries (BOLT 7 queries and timestamp filters); the adopted
+            # node has no peer yet, so its next `init` says so
+            node.node.config = dataclasses.replace(node.node.config, features=MULTIHOP_FEATURES)
+            multihop.append(enable_multihop(node, config))
+            nodes.append(node)
+            continue
         node = LightningNode(
             _key(seed, name, index),
             source,
@@ -141,10 +158,11 @@ async def build_network(
         )
         multihop.append(enable_multihop(node, config))
         nodes.append(node)
-    network = ReferenceNetwork(spec, chain, nodes, multihop)
+    network = ReferenceNetwork(spec, chain, nodes, multihop, adopted=frozenset(adopt))
     try:
-        for node, services in zip(nodes, multihop, strict=True):
-            await node.start()
+        for index, (node, services) in enumerate(zip(nodes, multihop, strict=True)):
+            if index not in adopt:
+                await node.start()
             services.start()
         await _open_channels(network)
     except BaseException:
@@ -243,6 +261,17 @@ def check_balance_changes(
 # -- steps -------------------------------------------------------------------------------------------------
 
 
+def _reference_node(ctx: StepContext, name: str, operation: str) -> LightningNode:
+    from harness.drivers.reference import ReferenceDriver
+
+    driver = ctx.driver(name)
+    if not isinstance(driver, ReferenceDriver) or driver.lightning is None:
+        raise UnsupportedOperation(
+            driver.implementation, operation, "only an in-process reference node joins"
+        )
+    return driver.lightning
+
+
 def _network(ctx: StepContext, name: str) -> ReferenceNetwork:
     value = ctx.get_value(f"network/{name}")
     assert isinstance(value, ReferenceNetwork)
@@ -267,9 +296,13 @@ class BuildNetwork(Step):
     fee_proportional_millionths: int = 10
     cltv_expiry_delta: int = 34
     mpp_timeout_s: float = 60.0
+    target: DriverName | None = None
+    target_at: int = 0
     timeout_s: float = DEFAULT_TIMEOUT_S
 
     def check_arguments(self) -> None:
+        if self.target is not None and not 0 <= self.target_at < self.nodes:
+            raise ValueError(f"target_at {self.target_at} is not a node of {self.nodes}")
         if self.nodes < 2:
             raise ValueError("a network needs at least 2 nodes")
         for pair in self.channels:
@@ -295,9 +328,16 @@ class BuildNetwork(Step):
             spec = NetworkSpec(self.nodes, tuple((a, b) for a, b in self.channels), **options)  # type: ignore[arg-type]
         else:
             spec = NetworkSpec.of_topology(self.nodes, self.topology, **options)
-        network = await build_network(spec, chain, ctx.workdir / "network", ctx.scenario_seed, self.name)
+        adopt = {}
+        if self.target is not None:
+            # the node under test takes place `target_at` (only the reference node runs in-process)
+            adopt[self.target_at] = _reference_node(ctx, self.target, self.NAME)
+        network = await build_network(
+            spec, chain, ctx.workdir / "network", ctx.scenario_seed, self.name, adopt
+        )
         ctx.set_value(f"network/{self.name}", network)
-        return f"{spec.nodes} nodes, {len(spec.channels)} channels normal"
+        where = f"; {self.target} is node {self.target_at}" if self.target is not None else ""
+        return f"{spec.nodes} nodes, {len(spec.channels)} channels normal{where}"
 
 
 @register_step
