@@ -18,7 +18,7 @@ from harness.drivers.base import ChannelState, NodeDriver, OpenChannelOptions
 from harness.drivers.ldk import LdkChainRpc, LdkConfig, LdkDriver
 from harness.drivers.reference import ReferenceDriver
 from harness.drivers.registry import NodeSetup, create_driver
-from tests.test_ldk_support import requires_ldk
+from tests.test_ldk_support import funding_of, requires_ldk, wait_for_spend_in_mempool
 
 pytestmark = [requires_ldk, pytest.mark.timeout(300)]
 
@@ -112,6 +112,7 @@ def test_open_pay_both_ways_and_close_mutually(
             await pay_many(peer, opener, PAYMENTS_EACH_WAY - 2)
             await opener.close(channel_id, force=False)
             await ldk.wait_for_channel_state(channel_id, ChannelState.CLOSING, 60)
+            await wait_for_spend_in_mempool(ldk, chain, await funding_of(ldk, channel_id))
             chain.mine(1)
             await ldk.wait_for_channel_state(channel_id, ChannelState.CLOSED, 60)
             await reference.wait_for_channel_state(channel_id, ChannelState.CLOSED, 60)
@@ -131,6 +132,7 @@ def test_force_close_by_either_side_confirms(
             closer = ldk if closer_name == "ldk" else reference
             await closer.close(channel_id, force=True)
             await ldk.wait_for_channel_state(channel_id, ChannelState.CLOSING, 60)
+            await wait_for_spend_in_mempool(ldk, chain, await funding_of(ldk, channel_id))
             chain.mine(1)
             await ldk.wait_for_channel_state(channel_id, ChannelState.CLOSED, 60)
 

@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.chain import OutPoint as ChainOutPoint
+from harness.chain.embedded import EmbeddedChain
 from harness.chain.process import ChainProcess, launch_chain_process
 from harness.chain.rpc_client import RpcClient
+from harness.drivers.base import OutPoint
 from harness.drivers.ldk import LdkChainRpc, LdkConfig, LdkDriver, ldk_missing
 
 FUNDING_BTC = 1.0
@@ -53,3 +56,24 @@ async def fund(driver: LdkDriver, client: RpcClient, amount_btc: float = FUNDING
     client.call("boltcheck_fund", address, amount_btc, True)
     await driver.sync()
     await driver.wait_for_balance("funds", lambda sat: sat > 0, 30)
+
+
+async def wait_for_spend_in_mempool(
+    driver: LdkDriver, chain: EmbeddedChain, funding: OutPoint | None
+) -> None:
+    """Until the funding output is spent (mempool included): mining before the close reached the mempool
+    would leave the channel CLOSING forever. Re-checked on each of the LDK node's events."""
+    assert funding is not None
+    outpoint = ChainOutPoint(funding.txid, funding.vout)
+
+    async def spent() -> bool | None:
+        return True if chain.get_utxo(outpoint) is None else None
+
+    await driver.wait_until(f"a spend of {funding.txid}:{funding.vout}", spent, 60)
+
+
+async def funding_of(driver: LdkDriver, channel_id: bytes) -> OutPoint | None:
+    for channel in await driver.list_channels():
+        if channel.channel_id == channel_id:
+            return channel.funding_outpoint
+    return None

@@ -87,6 +87,8 @@ class LdkConfig:
     seed: bytes  # 32 bytes, for KeysManager; handed over through the environment, never logged
     anchors: bool = False  # default channel type of channels this node opens
     log_level: str = "Debug"
+    #: a fixed max_dust_htlc_exposure instead of LDK's feerate multiplier (for peers with high feerates)
+    max_dust_htlc_exposure_msat: int | None = None
 
 
 def ldk_missing() -> str | None:
@@ -216,6 +218,8 @@ class LdkDriver(NodeDriver):
         ]
         if self.config.anchors:
             args.append("--anchors")
+        if self.config.max_dust_htlc_exposure_msat is not None:
+            args += ["--max-dust-htlc-exposure-msat", str(self.config.max_dust_htlc_exposure_msat)]
         env = {**os.environ, "BOLTCHECK_LDK_SEED": self.config.seed.hex()}
         with self._stderr_path.open("ab") as stderr:
             self._process = await asyncio.create_subprocess_exec(

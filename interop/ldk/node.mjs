@@ -16,7 +16,7 @@ import { Store } from "./src/store.mjs";
 console.log = (...parts) => process.stderr.write(parts.join(" ") + "\n");
 
 function parseArgs(argv) {
-  const args = { port: 0, anchors: false, logLevel: "Debug" };
+  const args = { port: 0, anchors: false, logLevel: "Debug", maxDustExposureMsat: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => {
@@ -31,6 +31,7 @@ function parseArgs(argv) {
     else if (flag === "--port") args.port = Number(value());
     else if (flag === "--anchors") args.anchors = true;
     else if (flag === "--log-level") args.logLevel = value();
+    else if (flag === "--max-dust-htlc-exposure-msat") args.maxDustExposureMsat = BigInt(value());
     else throw new Error(`unknown argument ${flag}`);
   }
   for (const required of ["dataDir", "rpcUrl", "rpcUser", "rpcPassword"]) {
@@ -61,6 +62,7 @@ async function main() {
     emit,
     logLevel: args.logLevel,
     anchors: args.anchors,
+    maxDustExposureMsat: args.maxDustExposureMsat,
   });
   node.lastEvents = lastEvents;
   await node.start(args.port);

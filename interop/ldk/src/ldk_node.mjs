@@ -30,7 +30,8 @@ export function optionValue(option) {
 }
 
 export class LdkNode {
-  constructor({ dataDir, store, rpc, emit, logLevel, anchors }) {
+  constructor({ dataDir, store, rpc, emit, logLevel, anchors, maxDustExposureMsat }) {
+    this.maxDustExposureMsat = maxDustExposureMsat;
     this.dataDir = dataDir;
     this.store = store;
     this.rpc = rpc;
@@ -112,9 +113,11 @@ export class LdkNode {
       this.logger,
     );
     const ignorer = ldk.IgnoringMessageHandler.constructor_new();
+    // A gossip participant (BOLT 7, gossip_queries): Electrum, for one, requires gossip_queries of its peers.
+    this.gossipSync = ldk.P2PGossipSync.constructor_new(this.networkGraph, ldk.Option_UtxoLookupZ.constructor_none(), this.logger);
     this.peerManager = ldk.PeerManager.constructor_new(
       this.channelManager.as_ChannelMessageHandler(),
-      ignorer.as_RoutingMessageHandler(),
+      this.gossipSync.as_RoutingMessageHandler(),
       ignorer.as_OnionMessageHandler(),
       ignorer.as_CustomMessageHandler(),
       Math.floor(Date.now() / 1000),
@@ -173,6 +176,19 @@ export class LdkNode {
     handshake.set_announce_for_forwarding(announce);
     handshake.set_minimum_depth(1);
     config.set_channel_handshake_config(handshake);
+    // LDK refuses by default an inbound channel whose announce bit differs from its own preference;
+    // BOLT 2 leaves announcing to the opener (Electrum opens unannounced channels).
+    const limits = config.get_channel_handshake_limits();
+    limits.set_force_announced_channel_preference(false);
+    config.set_channel_handshake_limits(limits);
+    if (this.maxDustExposureMsat !== null) {
+      // LDK counts a peer's commitment fee above its own estimate as dust exposure and fails the channel
+      // on such an update_fee (BOLT 2 allows it); a test whose peer insists on a high regtest feerate
+      // (Electrum: 45000 sat/kw) sets a fixed limit instead.
+      const channelConfig = config.get_channel_config();
+      channelConfig.set_max_dust_htlc_exposure(ldk.MaxDustHTLCExposure.constructor_fixed_limit_msat(this.maxDustExposureMsat));
+      config.set_channel_config(channelConfig);
+    }
     // Inbound channels are accepted by hand (OpenChannelRequest): LDK requires it for anchor channels,
     // whose fee bumps need a reserve in our wallet.
     config.set_manually_accept_inbound_channels(true);
