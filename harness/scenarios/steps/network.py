@@ -412,7 +412,7 @@ class RouteFault(enum.Enum):
     NONE = "none"
     FEE_SHORT = "fee_short"  # hop `at_hop` receives 1 msat less than its fee asks
     CLTV_SHORT = "cltv_short"  # hop `at_hop` gets a cltv_expiry 1 block short of its delta
-    EXPIRY_TOO_SOON = "expiry_too_soon"  # every expiry at the current height: the first forwarder refuses
+    EXPIRY_TOO_SOON = "expiry_too_soon"  # hop `at_hop`'s outgoing HTLC would expire a block from now
     UNKNOWN_CHANNEL = "unknown_channel"  # hop `at_hop` is asked to forward over a channel it does not have
     BAD_ONION = "bad_onion"  # the onion layer of hop `at_hop` is encrypted to another key
     UNKNOWN_PAYMENT_HASH = "unknown_payment_hash"  # a hash the payee has no invoice for
@@ -461,6 +461,8 @@ class NetworkSendpay(Step):
             keys = [hop.node_id for hop in route.hops]
             keys[self.at_hop] = network.nodes[self.payer].node_id  # a key the hop does not hold
             onion_keys = tuple(keys)
+        await network.settled(self.timeout_s)
+        before = network.balances_msat()
         attempt = await payer.send_route(
             route, payment_hash, invoice.payment_secret, route.final_amount_msat, onion_keys=onion_keys
         )
@@ -484,8 +486,12 @@ class NetworkSendpay(Step):
         assert result.erring_node is not None
         erring = network.index_of(result.erring_node)
         await network.settled(self.timeout_s)
+        if network.balances_msat() != before:
+            # a failed HTLC is removed from every channel it crossed: nobody gains or loses anything
+            raise ExpectationFailed(f"balances moved after a failure: {before} -> {network.balances_msat()}")
         return (
-            f"{result.failure_name} from hop {result.erring_index} (node {erring}), attributed by the payer"
+            f"{result.failure_name} from hop {result.erring_index} (node {erring}), attributed by the payer; "
+            "no balance moved"
         )
 
 
@@ -494,9 +500,12 @@ def _spoil(network: ReferenceNetwork, route: Route, step: NetworkSendpay) -> Rou
     hops, edges = list(route.hops), list(route.edges)
     at = step.at_hop
     fault = step.fault
-    if fault in (RouteFault.FEE_SHORT, RouteFault.CLTV_SHORT, RouteFault.UNKNOWN_CHANNEL) and not (
-        0 <= at < len(hops) - 1
-    ):
+    if fault in (
+        RouteFault.FEE_SHORT,
+        RouteFault.CLTV_SHORT,
+        RouteFault.UNKNOWN_CHANNEL,
+        RouteFault.EXPIRY_TOO_SOON,
+    ) and not (0 <= at < len(hops) - 1):
         raise ValueError(f"at_hop {at} must be a forwarding hop of a {len(hops)}-hop route")
     if fault is RouteFault.FEE_SHORT:
         # the HTLCs up to hop `at` carry 1 msat less, its payload still asks the same: 1 msat short of its fee
@@ -512,8 +521,10 @@ def _spoil(network: ReferenceNetwork, route: Route, step: NetworkSendpay) -> Rou
         ]
         hops[:at] = [dataclasses.replace(h, outgoing_cltv_value=h.outgoing_cltv_value - 1) for h in hops[:at]]
     elif fault is RouteFault.EXPIRY_TOO_SOON:
+        # hop `at` forwards with outgoing_cltv_value = height + 1: the final value less the deltas after it
         height = network.nodes[0].current_height()
-        rebuilt = build_route(edges, route.final_amount_msat, height + 1)
+        later_deltas = sum(edge.policy.cltv_expiry_delta for edge in edges[at + 2 :])
+        rebuilt = build_route(edges, route.final_amount_msat, height + 1 - later_deltas)
         return Route(route.source_node_id, rebuilt.hops, rebuilt.edges)
     elif fault is RouteFault.UNKNOWN_CHANNEL:
         bogus = ShortChannelId(1, 0xFFFFFF, 0xFFFF)
