@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
+import signal
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -482,3 +487,40 @@ def test_a_transaction_the_server_did_not_see_arrive_is_still_found(chain: Embed
         }
 
     run(chain, scenario)
+
+
+def test_boltcheck_electrum_server_process_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "electrum-server",
+            "--premine",
+            "3",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        ready = json.loads(process.stdout.readline())
+
+        async def ask() -> Any:
+            client = await ElectrumClient.connect("127.0.0.1", ready["electrum_port"])
+            try:
+                await client.request("server.version", "test", PROTOCOL_VERSION)
+                return await client.request("blockchain.headers.subscribe")
+            finally:
+                await client.close()
+
+        assert asyncio.run(ask())["height"] == 3
+        assert ready["electrum_server"] == f"127.0.0.1:{ready['electrum_port']}:t"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
