@@ -10,6 +10,7 @@ text states it) the fee.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import re
@@ -118,7 +119,6 @@ def _graph(data: dict[str, Any]) -> ChannelGraph:
 
 def _check(data: dict[str, Any], payment: dict[str, Any]) -> str:
     path = payment["path"]
-    excluded = frozenset(_node_id(n) for n in data["nodes"] if n not in path and n != "C")
     request = RouteRequest(
         source=_node_id(path[0]),
         destination=_node_id(path[-1]),
@@ -126,9 +126,15 @@ def _check(data: dict[str, Any], payment: dict[str, Any]) -> str:
         final_cltv_value=CURRENT_BLOCK_HEIGHT
         + data["min_final_cltv_expiry_delta"]
         + data["shadow_route_cltv_delta"],
-        excluded_nodes=excluded,
     )
-    route = find_route(edges_from_graph(_graph(data)), request)
+    edges = edges_from_graph(_graph(data))
+    route = find_route(edges, request)
+    how = "the cheapest route"
+    if [hop.node_id for hop in route.hops] != [_node_id(n) for n in path[1:]]:
+        # the text's alternative ("If A instead routed via D"): the other nodes are left out
+        excluded = frozenset(_node_id(n) for n in data["nodes"] if n not in path)
+        route = find_route(edges, dataclasses.replace(request, excluded_nodes=excluded))
+        how = "the alternative route"
     expect_equal("path", [hop.node_id for hop in route.hops], [_node_id(n) for n in path[1:]])
     add = payment["update_add_htlc"]
     expect_equal("update_add_htlc amount_msat", route.amount_msat, add["amount_msat"])
@@ -145,7 +151,9 @@ def _check(data: dict[str, Any], payment: dict[str, Any]) -> str:
     if "fee_msat" in payment:
         expect_equal("fee", route.total_fee_msat, payment["fee_msat"])
     hops = " -> ".join(itertools.chain([path[0]], (p["node"] for p in payment["onion_payloads"])))
-    return f"{hops}: {route.amount_msat} msat, cltv_expiry +{route.cltv_expiry - CURRENT_BLOCK_HEIGHT}"
+    return (
+        f"{hops} ({how}): {route.amount_msat} msat, cltv_expiry +{route.cltv_expiry - CURRENT_BLOCK_HEIGHT}"
+    )
 
 
 def cases() -> Iterator[VectorCase]:
