@@ -9,17 +9,13 @@ in the node's SQLite store (meta key `onchain/<channel dbid>`) before acting on 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from reference_node.bitcoin.address import p2wpkh_script
-from reference_node.bitcoin.ecdsa import public_key_of
-from reference_node.bitcoin.tx import OutPoint, Tx, TxOut
+from reference_node.bitcoin.tx import OutPoint, Tx
 from reference_node.channel.channel import Channel
 from reference_node.channel.states import ChannelState
 from reference_node.faults import Controls
@@ -38,7 +34,7 @@ from reference_node.onchain.model import (
 )
 from reference_node.onchain.monitor import ChannelMonitor, MonitorConfig
 from reference_node.store import PaymentStatus, Store
-from reference_node.wallet import Wallet, WalletError
+from reference_node.wallet import Wallet
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +190,8 @@ class OnchainService:
             for listener in self.listeners:
                 listener(event)
             if isinstance(action, BroadcastTx):
-                self._wallet.add_transaction(Tx.parse(action.tx), None)
+                # the wallet learns our claims from the blocks that confirm them: a claim refused (already
+                # invalidated by a transaction we had not seen yet) must not leave a phantom coin
                 await self._chain.broadcast(action.tx)
             elif isinstance(action, FeeInputNeeded):
                 fee_input = await self._fund_fee_input(slot, monitor, action.min_amount_sat)
@@ -215,21 +212,14 @@ class OnchainService:
     async def _fund_fee_input(
         self, slot: SlotLike, monitor: ChannelMonitor, amount_sat: int
     ) -> FeeInput | None:
-        """A wallet payment to a key of this channel's monitor, handed over as a fee input."""
-        index = len(monitor.state.fee_inputs)
-        seed = self._channel_seed(slot.seed_index)
-        privkey = hmac.new(seed, b"onchain/fee-input/%d" % index, hashlib.sha256).digest()
-        script = p2wpkh_script(public_key_of(privkey))
-        amount_sat = max(amount_sat, FEE_INPUT_MIN_SAT)
-        try:
-            built = self._wallet.build([TxOut(amount_sat, script)], self._chain.feerate_per_kw())
-        except WalletError as exc:
-            log.warning("channel %s: no coin for a fee input: %s", slot.key, exc)
+        """A wallet coin handed to the monitor as a fee input (reserved: the wallet spends it nowhere
+        else); its change goes back to the wallet."""
+        found = self._wallet.reserve_fee_coin(max(amount_sat, FEE_INPUT_MIN_SAT))
+        if found is None:
+            log.warning("channel %s: no wallet coin of %d sat for a fee input", slot.key, amount_sat)
             return None
-        self._wallet.add_transaction(built.tx, None)
-        await self._chain.broadcast(built.tx.serialize())
-        vout = next(i for i, o in enumerate(built.tx.outputs) if o.script_pubkey == script)
-        return FeeInput(OutPoint(built.tx.txid(), vout), amount_sat, privkey, self._wallet.new_script())
+        coin, privkey = found
+        return FeeInput(OutPoint(coin.txid, coin.vout), coin.value_sat, privkey, self._wallet.new_script())
 
     def _settle(self, payment_hash: bytes, preimage: bytes) -> None:
         payment = self._store.payment(payment_hash)

@@ -144,19 +144,27 @@ class WaitHtlcsCommitted(Step):
 @dataclass(frozen=True)
 class MineSynced(Step):
     """Mine `blocks` blocks one at a time; after each, the named reference nodes scan it (and broadcast
-    their claims) before the next is mined."""
+    their claims) before the next is mined. With `until_spend_of` (an outpoint or a value naming one, as
+    `<channel>.funding`), stop as soon as a transaction spending it reaches the mempool or a block, and fail
+    if none does within `blocks`."""
 
     NAME = "mine_synced"
     SUMMARY = "mine blocks, reference nodes reacting between them"
     nodes: list[str] = field(default_factory=list)
     blocks: int = 1
+    until_spend_of: str | None = None
 
     async def run(self, ctx: StepContext) -> str | None:
         references = _services(ctx, self.nodes)
-        for _ in range(self.blocks):
+        watched = None if self.until_spend_of is None else resolve_outpoint(ctx, self.until_spend_of)
+        for mined in range(1, self.blocks + 1):
             await asyncio.to_thread(ctx.chain.mine, 1)
             for ln in references.values():
                 await ln.sync_chain()
+            if watched is not None and await asyncio.to_thread(_spent, ctx.chain, watched):
+                return f"{self.until_spend_of} spent after {mined} block(s)"
+        if watched is not None:
+            raise ExpectationFailed(f"{self.until_spend_of} not spent within {self.blocks} blocks")
         return f"mined {self.blocks} block(s)"
 
 
@@ -217,6 +225,10 @@ class MineUntilResolved(Step):
         if references:
             raise ExpectationFailed(f"{', '.join(pending)}: not resolved after {self.max_blocks} blocks")
         return f"mined {self.max_blocks} blocks"
+
+
+def _spent(chain: ChainBackend, outpoint: OutPoint) -> bool:
+    return chain.get_utxo(outpoint, include_mempool=True) is None
 
 
 def _tx(chain: ChainBackend, txid: str) -> Tx:
