@@ -200,3 +200,14 @@ class Wallet:
     def release(self, built: BuiltTx) -> None:
         """The transaction will never be broadcast (the channel open failed): free its inputs."""
         self._store.reserve_utxos([(u.txid, u.vout) for u in built.inputs], False)
+
+    def reserve_fee_coin(self, min_sat: int) -> tuple[UtxoRow, bytes] | None:
+        """A coin of at least `min_sat` (smallest such, confirmed first), reserved, with its private key:
+        BOLT 5 zero-fee HTLC transactions and anchor CPFP spend it as an extra input, their change coming
+        back to this wallet. None if no coin is big enough."""
+        candidates = [u for u in self.utxos() if not u.reserved and u.value_sat >= min_sat]
+        if not candidates:
+            return None
+        coin = min(candidates, key=lambda u: (u.height is None, u.value_sat))
+        self._store.reserve_utxos([(coin.txid, coin.vout)], True)
+        return coin, self._secret(coin.key_index)
