@@ -172,7 +172,11 @@ class GossipSync:
             # BOLT 7: "SHOULD accept `channel_update`s for its own channels (even if non-public)"
             self.graph.add_local_channel(scid, self.node.node_id, slot.peer_id, data.funding_satoshis)
         update = self.relay.updates.update_for(info)
-        self._receive(update, None)
+        if self._receive(update, None).accepted and scid in self._announced:
+            # a new policy of an announced channel goes to every peer
+            for outbox in self.outboxes.values():
+                outbox.queue_own((update,))
+            self._queued.set()
         if not data.channel_flags & _ANNOUNCE_CHANNEL_FLAG:
             return
         confirmations = height - scid.block_height + 1
