@@ -12,7 +12,8 @@ logs each server reply, each Lightning message and each state change), with a de
 Electrum's own rules that shape what a scenario can do (4.3.4): it opens static_remotekey channels only;
 it opens to a non-trampoline node only with `use_gossip` (set here); it accepts channels only with
 `lightning_listen` (set here); it requires gossip_queries and data_loss_protect from its peer; its CLI
-reports channel balances in whole satoshis, and its invoices take whole satoshis.
+reports channel balances in whole satoshis, and its invoices take whole satoshis; it opens unannounced
+channels whatever `OpenChannelOptions.announce` says.
 """
 
 from __future__ import annotations
@@ -302,7 +303,9 @@ class ElectrumDriver(NodeDriver):
 
     async def _synchronized(self) -> bool:
         info = await self.rpc("getinfo")
-        if not info.get("connected") or info.get("blockchain_height") != info.get("server_height"):
+        # With the chain at hand, "synchronized" means at its tip, not only at the last tip Electrum heard of.
+        tip = self.chain.height() if self.chain is not None else info.get("server_height")
+        if not info.get("connected") or info.get("blockchain_height") != tip:
             return False
         return bool(await self.rpc("is_synchronized"))
 
@@ -335,7 +338,7 @@ class ElectrumDriver(NodeDriver):
         # Keep our Electrum server (and its port, which the wallet's config names) across the restart.
         process, self._process = self._process, None
         if process is not None:
-            with contextlib.suppress(DriverError, OSError):
+            with contextlib.suppress(DriverError, OSError):  # the daemon may close before it answers
                 await self.rpc("stop", timeout_s=10)
             await asyncio.wait_for(process.wait(), 20)
         if self._log_task is not None:
