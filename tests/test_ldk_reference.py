@@ -24,7 +24,7 @@ pytestmark = [requires_ldk, pytest.mark.timeout(300)]
 
 CHANNEL_SAT = 1_000_000
 PAYMENT_MSAT = 5_000_000
-PAYMENTS_EACH_WAY = 5
+PAYMENTS_EACH_WAY = 20
 RPC_USER, RPC_PASSWORD = "boltcheck", "ldk-tests"
 
 
@@ -109,7 +109,7 @@ def test_open_pay_both_ways_and_close_mutually(
                 "anchors_zero_fee_htlc_tx" if channel_type == "anchors" else "static_remotekey"
             )
             await pay_many(opener, peer, PAYMENTS_EACH_WAY)
-            await pay_many(peer, opener, PAYMENTS_EACH_WAY - 2)
+            await pay_many(peer, opener, PAYMENTS_EACH_WAY - 5)
             await opener.close(channel_id, force=False)
             await ldk.wait_for_channel_state(channel_id, ChannelState.CLOSING, 60)
             await wait_for_spend_in_mempool(ldk, chain, await funding_of(ldk, channel_id))
