@@ -66,6 +66,8 @@ SEGWIT_SEED_PREFIX = "100"  # Electrum's version.SEED_PREFIX_SW: a segwit (bech3
 SAT_PER_BTC = 100_000_000
 DEFAULT_START_TIMEOUT_S = 60.0
 DEFAULT_RPC_TIMEOUT_S = 120.0
+SYNC_TIMEOUT_S = 60.0
+ELECTRUM_TO_SELF_DELAY = 144
 _LISTENING = re.compile(r"now running and listening\. socktype=tcp, addr=\('([0-9.]+)', (\d+)\)")
 
 # Electrum's lnchannel.ChannelState names, normalized (harness.drivers.base.ChannelState).
@@ -222,6 +224,9 @@ class ElectrumDriver(NodeDriver):
                 "rpcpassword": password,
                 "use_gossip": True,  # needed to open a channel to a non-trampoline node
                 "lightning_listen": f"127.0.0.1:{self.lightning_port}",  # needed to accept channels
+                # Electrum's default asks 1008 blocks of the peer; a day of blocks keeps on-chain
+                # scenarios' block budgets (a few hundred blocks) in reach. An Electrum setting.
+                "lightning_to_self_delay": ELECTRUM_TO_SELF_DELAY,
                 "dont_show_testnet_warning": True,
             }
         )
@@ -334,6 +339,18 @@ class ElectrumDriver(NodeDriver):
             self.chain.close()
             self.chain = None
 
+    async def kill(self) -> None:
+        """SIGKILL the daemon (no clean shutdown); `start` or `restart` brings it back from its wallet file.
+        Our Electrum server stays up, so the wallet finds it at the same address."""
+        process, self._process = self._process, None
+        if process is not None and process.returncode is None:
+            process.kill()
+            await process.wait()
+        if self._log_task is not None:
+            await self._log_task
+            self._log_task = None
+        self._rpc_url = ""
+
     async def restart(self) -> None:
         # Keep our Electrum server (and its port, which the wallet's config names) across the restart.
         process, self._process = self._process, None
@@ -408,6 +425,9 @@ class ElectrumDriver(NodeDriver):
         return str(await self.rpc("createnewaddress"))
 
     async def onchain_balance_sat(self) -> int:
+        """Confirmed + unconfirmed, once Electrum has caught up with the chain it serves (callers such as the
+        `fund` step read the balance right after mining, as they would from a synchronous node)."""
+        await self.wait_synchronized(SYNC_TIMEOUT_S)
         balance = await self.rpc("getbalance")
         return _sat(balance.get("confirmed", "0")) + _sat(balance.get("unconfirmed", "0"))
 
@@ -506,7 +526,20 @@ class ElectrumDriver(NodeDriver):
             raise DriverError(f"{self.config.name}: Electrum made no Lightning invoice: {request}")
         return Invoice(request["lightning_invoice"], bytes.fromhex(request["rhash"]), amount_msat)
 
+    async def _connected_channels_reestablished(self) -> bool:
+        # Electrum reestablishes a channel a moment after the peer connects; until then lnpay finds no
+        # usable channel and fails at once. Channels whose peer is not connected are not waited for.
+        connected = {p["node_id"] for p in await self.list_peers() if p["initialized"]}
+        return all(
+            item["peer_state"] == "GOOD"
+            for item in await self.rpc("list_channels")
+            if item.get("type") == "CHANNEL"
+            and item["state"] == "OPEN"
+            and item["remote_pubkey"] in connected
+        )
+
     async def pay(self, bolt11: str, timeout_s: float) -> PaymentResult:
+        await self.wait_until(self._connected_channels_reestablished, timeout_s, "channels reestablished")
         result = await self.rpc("lnpay", invoice=bolt11, timeout=int(timeout_s), timeout_s=timeout_s + 10)
         succeeded = bool(result["success"])
         failure = None if succeeded else json.dumps(result.get("log", []))[:2000]
