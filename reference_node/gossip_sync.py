@@ -44,7 +44,7 @@ from reference_node.gossip.queries import answer_query_channel_range, answer_que
 from reference_node.gossip.records import FundingOutput, GossipResult
 from reference_node.keys.channel_keys import ChannelKeys
 from reference_node.payments.channels import ChannelSlot
-from reference_node.peer import Peer, PeerClosed
+from reference_node.peer import Peer, PeerClosed, PeerState
 from reference_node.transport import TransportError
 from reference_node.wire import (
     AnnouncementSignatures,
@@ -121,6 +121,10 @@ class GossipSync:
 
     def start(self) -> None:
         self._tasks = [asyncio.ensure_future(self._flush_loop()), asyncio.ensure_future(self._watch_chain())]
+        for peer in self.node.node.peers.values():
+            # peers connected before gossip was installed (a node that started before its RPC server)
+            if peer.state is PeerState.ACTIVE and peer.node_id not in self.outboxes:
+                self._spawn(self._on_peer_active(peer))
 
     async def stop(self) -> None:
         for task in [*self._tasks, *self._background]:
@@ -266,9 +270,7 @@ class GossipSync:
         if self._gossip_queries(peer):
             # ask for everything; the peer's own filter decides what we relay to it ("MUST not send gossip
             # it did not generate itself, until it receives `gossip_timestamp_filter`")
-            self._spawn(
-                self._send(peer.node_id, GossipTimestampFilter(self.chain_hash, 0, _ALL_TIMESTAMPS))
-            )
+            self._spawn(self._send(peer.node_id, GossipTimestampFilter(self.chain_hash, 0, _ALL_TIMESTAMPS)))
         self._answered = {a for a in self._answered if a[0] != peer.node_id}
         # BOLT 7: "MUST respond to the first `announcement_signatures` message with its own" after a
         # reconnection: resend ours for that peer's channels that are not announced yet
