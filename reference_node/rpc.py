@@ -133,6 +133,13 @@ class RpcServer:
             "dev-wait-state": (("id", "states", "timeout"), self.dev_wait_state),
             "dev-fail": (("id",), self.dev_fail),
         }
+        # Multi-hop payments (reference_node/pay): forwarding, gossip, and Core Lightning's getroute,
+        # listchannels, listnodes, sendpay, waitsendpay, and `pay` across hops (direct payees keep the
+        # payment service's `pay`).
+        from reference_node.pay.rpc_methods import MultihopRpc
+
+        self.multihop = MultihopRpc(node)
+        self._methods.update(self.multihop.methods())
 
     # -- serving ---------------------------------------------------------------------------------------
 
@@ -147,6 +154,7 @@ class RpcServer:
         os.chmod(self.socket_path, 0o600)
 
     async def close(self) -> None:
+        await self.multihop.stop()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -195,7 +203,11 @@ class RpcServer:
             params = self._params(names, request.get("params", {}))
             result = await handler(params)
         except RpcError as exc:
-            return {"jsonrpc": "2.0", "id": request_id, "error": {"code": exc.code, "message": exc.message}}
+            error: dict[str, Any] = {"code": exc.code, "message": exc.message}
+            data = getattr(exc, "data", None)  # Core Lightning's failure details (waitsendpay)
+            if data is not None:
+                error["data"] = data
+            return {"jsonrpc": "2.0", "id": request_id, "error": error}
         return {"jsonrpc": "2.0", "id": request_id, "result": result}
 
     @staticmethod
