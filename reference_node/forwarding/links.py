@@ -53,6 +53,13 @@ class ForwardLinks:
     def get(self, out_channel_dbid: int, out_htlc_id: int) -> ForwardLink | None:
         return self._links.get((out_channel_dbid, out_htlc_id))
 
+    def of_incoming(self, in_channel_dbid: int, in_htlc_id: int) -> ForwardLink | None:
+        """The link of an incoming HTLC already forwarded (an HTLC replayed after a restart)."""
+        for link in self._links.values():
+            if (link.in_channel_dbid, link.in_htlc_id) == (in_channel_dbid, in_htlc_id):
+                return link
+        return None
+
     def remove(self, link: ForwardLink) -> None:
         self._links.pop((link.out_channel_dbid, link.out_htlc_id), None)
         self._save()

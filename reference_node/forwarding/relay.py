@@ -205,6 +205,9 @@ class HtlcRelay:
     async def _forward(
         self, in_slot: ChannelSlot, htlc: HtlcReceived, hop: IncomingHtlcHop, payload: ForwardPayload
     ) -> None:
+        if in_slot.dbid is not None and self.links.of_incoming(in_slot.dbid, htlc.htlc_id) is not None:
+            # replayed after a restart: it is already on the outgoing channel, its fate comes from there
+            return
         found = self._outgoing(payload.short_channel_id.to_int())
         request = IncomingForward(
             htlc.amount_msat, htlc.cltv_expiry, payload.amt_to_forward_msat, payload.outgoing_cltv_value
