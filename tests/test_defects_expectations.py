@@ -18,6 +18,8 @@ from harness.requirements import load_catalog
 from reference_node.faults import NOT_YET_APPLICABLE, Defect
 
 DEFECTS_DIR = suites_dir() / "defects"
+# one run of the default suite per target (the correct node and each defect), two workers
+_RUN_TIMEOUT_S = 1800
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ def defect_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
     targets = ["reference", *(e.target for e in EXPECTATIONS.values())]
     command = [sys.executable, "-m", "harness.cli", "run", "--target", ",".join(targets)]
     command += ["--report", str(report), "--seed", "6", "-n", "2"]
-    completed = subprocess.run(command, capture_output=True, text=True, timeout=1500, check=False)
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=_RUN_TIMEOUT_S - 60, check=False)
     data = json.loads((report / "report.json").read_text(encoding="utf-8"))
     failed: dict[str, set[str]] = {t: set() for t in targets}
     for entry in data["requirements"]:
@@ -81,11 +83,13 @@ def test_expectation_names_its_defect_and_catalog_ids(name: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(_RUN_TIMEOUT_S)
 def test_the_correct_reference_node_fails_nothing(defect_run: RunResult) -> None:
     assert defect_run.failed["reference"] == frozenset()
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(_RUN_TIMEOUT_S)
 @pytest.mark.parametrize("name", sorted(EXPECTATIONS))
 def test_a_defective_target_fails_exactly_the_expected_requirements(name: str, defect_run: RunResult) -> None:
     expectation = EXPECTATIONS[name]
@@ -98,5 +102,6 @@ def test_a_defective_target_fails_exactly_the_expected_requirements(name: str, d
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(_RUN_TIMEOUT_S)
 def test_a_run_with_failures_exits_nonzero(defect_run: RunResult) -> None:
     assert defect_run.exit_code == 1

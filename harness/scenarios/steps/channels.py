@@ -542,25 +542,29 @@ class ExpectRejection(Step):
 
 
 class _DropRecorder(set[str]):
-    """The reference node's `drop_message_types` control, noting each message type it dropped so a
-    step can wait for the drop (an event, not a sleep)."""
+    """The reference node's `drop_message_types` control, as a connection that dies at a chosen step:
+    from the first message of a listed type on, every channel message is lost (a live BOLT 8
+    connection never loses one message and delivers the next). Each listed type it dropped is noted,
+    so a step can wait for the drop (an event, not a sleep)."""
 
     def __init__(self, names: list[str]) -> None:
         super().__init__(names)
         self.dropped: dict[str, asyncio.Event] = {name: asyncio.Event() for name in names}
+        self.dead = False
 
     def __contains__(self, name: object) -> bool:
         hit = super().__contains__(name)
         if hit and isinstance(name, str):
             self.dropped[name].set()
-        return hit
+            self.dead = True
+        return self.dead
 
 
 @register_step
 @dataclass(frozen=True)
 class DropMessages(Step):
-    """The reference node stops sending these channel messages (they are lost, as in a broken
-    connection); with an empty list it sends everything again."""
+    """From the next channel message of one of these types on, the reference node sends nothing more
+    (lost, as when a connection breaks at that step of the dance); with an empty list it sends again."""
 
     NAME = "drop_messages"
     SUMMARY = "a reference node drops outgoing channel messages of some types"
