@@ -105,6 +105,8 @@ def test_an_amount_no_single_route_carries_is_sent_in_parts(tmp_path: Path) -> N
     async def body(network: ReferenceNetwork) -> None:
         hops = await _pay(network, 0, 3, 400_000_000)
         assert len(hops) >= 2
+        (row,) = network.nodes[0].store.payments()
+        assert row.status is PaymentStatus.COMPLETE and row.amount_msat == 400_000_000
 
     asyncio.run(_with_network(tmp_path, spec, body))
 

@@ -217,6 +217,7 @@ class RoutingPayer:
             total_msat if total_msat is not None else route.final_amount_msat,
             onion_keys,
         )
+        total = total_msat if total_msat is not None else route.final_amount_msat
         loop = asyncio.get_running_loop()
         attempt = Attempt(payment_hash, partid, route, session_key, loop.create_future())
 
@@ -226,7 +227,7 @@ class RoutingPayer:
             )
             assert first.dbid is not None
             attempt.channel_dbid, attempt.htlc_id = first.dbid, htlc_id
-            self._record_payment(attempt, bolt11)
+            self._record_payment(attempt, bolt11, total)
             self.relay.watch_outgoing(first, htlc_id, lambda report: self._on_settled(attempt, report))
             return actions
 
@@ -237,7 +238,7 @@ class RoutingPayer:
         self._attempts[(payment_hash, partid)] = attempt
         return attempt
 
-    def _record_payment(self, attempt: Attempt, bolt11: str) -> None:
+    def _record_payment(self, attempt: Attempt, bolt11: str, total_msat: int) -> None:
         """One store row per payment hash (the payment service's table): written with the first part,
         before its update_add_htlc goes out; a retry after a failed payment replaces it."""
         store = self.node.store
@@ -248,7 +249,7 @@ class RoutingPayer:
             attempt.payment_hash,
             bolt11,
             attempt.route.hops[-1].node_id,
-            attempt.route.final_amount_msat,
+            total_msat,
             attempt.channel_dbid,
             attempt.htlc_id,
             PaymentStatus.PENDING,
