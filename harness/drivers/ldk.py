@@ -373,6 +373,7 @@ class LdkDriver(NodeDriver):
         return address
 
     async def onchain_balance_sat(self) -> int:
+        await self.sync()  # the chain as it is now, like the other drivers (a step may have just mined)
         balances = await self.call("balances")
         return int(balances["confirmed_sat"]) + int(balances["unconfirmed_sat"])
 
@@ -420,6 +421,7 @@ class LdkDriver(NodeDriver):
         raise DriverError(f"ldk ({self.name}): no channel {channel_id.hex()}")
 
     async def list_channels_raw(self) -> list[dict[str, Any]]:
+        await self.sync()  # states that follow from blocks a step has just mined
         result: list[dict[str, Any]] = await self.call("list_channels")
         return result
 
