@@ -39,6 +39,7 @@ from harness.chain.errors import (
     RPC_VERIFY_ERROR,
     BlockRejected,
     ChainTimeout,
+    IndexInconsistent,
     InsufficientFunds,
     MempoolConsensusMismatch,
     TxRejected,
@@ -557,6 +558,33 @@ class EmbeddedChain:
             vsize_vbytes = (tx.calc_weight() + 3) // 4 + 1  # +1: a signature may come out a byte longer
             fee_sat = FAUCET_FEERATE_SAT_PER_KVB * vsize_vbytes // 1000
         return CTransaction.from_tx(tx)
+
+    # ----- self-check
+    def audit(self) -> None:
+        """Check the index against the kernel and a replay of the active blocks; raise on a difference.
+
+        The UTXO set, tx index and active chain are maintained incrementally (connect/disconnect with undo
+        data); this rebuilds them from scratch, so a bug in the incremental path cannot hide.
+        """
+        with self._lock:
+            if self._kernel.height() != self._index.height:
+                raise IndexInconsistent(
+                    f"kernel height {self._kernel.height()} != index {self._index.height}"
+                )
+            replay = ChainIndex()
+            for height, block_hash in enumerate(self._index.active):
+                if self._kernel.hash_at(height) != block_hash:
+                    raise IndexInconsistent(f"active block at height {height} differs from the kernel's")
+                replay.blocks[block_hash] = self._index.blocks[block_hash]
+                replay.connect(self._index.blocks[block_hash])
+            if replay.utxos != self._index.utxos:
+                raise IndexInconsistent("UTXO set differs from a replay of the active chain")
+            if replay.txindex != self._index.txindex:
+                raise IndexInconsistent("tx index differs from a replay of the active chain")
+            for entry in self._mempool.entries():
+                for outpoint in entry.spends:
+                    if outpoint not in self._index.utxos and self._mempool.output(outpoint) is None:
+                        raise IndexInconsistent(f"mempool tx {entry.txid} spends missing {outpoint}")
 
     # ----- lifetime
     def close(self) -> None:

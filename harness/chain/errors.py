@@ -87,6 +87,10 @@ class MempoolConsensusMismatch(BlockRejected):
         self.txids = txids
 
 
+class IndexInconsistent(ChainError):
+    """The chain's own index disagrees with the kernel or with a replay of its blocks: a bug."""
+
+
 class InsufficientFunds(ChainError):
     """The faucet cannot pay the requested amount."""
 

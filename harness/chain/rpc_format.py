@@ -6,7 +6,7 @@ are left out rather than invented.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bitcoin.core import CTransaction, CTxOut, b2lx, b2x
@@ -26,6 +26,7 @@ from harness.chain.policy import script_type
 from harness.chain.store import StoredBlock
 
 COIN = 100_000_000
+MAX_MONEY_SAT = 21_000_000 * COIN
 JsonObject = dict[str, Any]
 
 # Core names these NOPs after the soft forks that gave them meaning (script.cpp GetOpName).
@@ -41,8 +42,11 @@ def sat_from_btc(value: object) -> int:
     """A JSON amount in BTC (number or string) to satoshis; raises ValueError if not a whole satoshi."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError(f"amount is not a number: {value!r}")
-    amount = Decimal(str(value)) * COIN
-    if amount != amount.to_integral_value() or amount < 0:
+    try:
+        amount = Decimal(str(value)) * COIN
+    except InvalidOperation as exc:
+        raise ValueError(f"invalid amount: {value!r}") from exc
+    if not amount.is_finite() or amount != amount.to_integral_value() or not 0 <= amount <= MAX_MONEY_SAT:
         raise ValueError(f"invalid amount: {value!r}")
     return int(amount)
 

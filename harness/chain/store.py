@@ -114,12 +114,21 @@ class ChainIndex:
 
     def disconnect_tip(self) -> StoredBlock:
         block = self.tip()
-        for tx, txid in zip(reversed(block.txs), reversed(block.txids), strict=True):
+        undo = self.undo.pop(block.hash)
+        # Undo transaction by transaction, last first: a coin created and spent inside this block must be
+        # removed by its creator's undo step after its spender's undo step has put it back.
+        for position in range(len(block.txs) - 1, -1, -1):
+            tx, txid = block.txs[position], block.txids[position]
             for vout in range(len(tx.vout)):
                 self.utxos.pop(OutPoint(txid, vout), None)
-            if self.txindex.get(txid, None) is not None and self.txindex[txid].block_hash == block.hash:
+            location = self.txindex.get(txid)
+            if location is not None and location.block_hash == block.hash:
                 del self.txindex[txid]
-        for outpoint, coin in self.undo.pop(block.hash):
-            self.utxos[outpoint] = coin
+            if position > 0 and block.height > 0:
+                for outpoint, coin in undo[len(undo) - len(tx.vin) :]:
+                    self.utxos[outpoint] = coin
+                del undo[len(undo) - len(tx.vin) :]
+        if undo:
+            raise ValueError(f"undo data of block {block.hash_hex} has {len(undo)} entries left over")
         self.active.pop()
         return block
