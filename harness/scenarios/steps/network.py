@@ -184,10 +184,19 @@ async def _open_channels(network: ReferenceNetwork) -> None:
         host, port = nodes[accepter].node.address
         if nodes[opener].node.peer(nodes[accepter].node_id) is None:
             await nodes[opener].connect(nodes[accepter].node_id, host, port)
-    # one opener at a time: its wallet's coin selection is not concurrent
-    for opener, accepter in spec.channels:
-        funding = await nodes[opener].fund_channel(nodes[accepter].node_id, spec.channel_sat, spec.push_msat)
-        network.channel_ids.append(funding.channel_id)
+    # openers in parallel, each one's channels one at a time (its wallet's coin selection is not concurrent)
+    channel_ids: dict[tuple[int, int], bytes] = {}
+
+    async def open_all(opener: int) -> None:
+        for a, accepter in spec.channels:
+            if a == opener:
+                funding = await nodes[a].fund_channel(
+                    nodes[accepter].node_id, spec.channel_sat, spec.push_msat
+                )
+                channel_ids[(a, accepter)] = funding.channel_id
+
+    await asyncio.gather(*(open_all(opener) for opener in openers))
+    network.channel_ids.extend(channel_ids[pair] for pair in spec.channels)
     chain.mine(ANNOUNCE_BLOCKS)
     await asyncio.gather(*(n.sync_chain() for n in nodes))
     for (opener, accepter), channel_id in zip(spec.channels, network.channel_ids, strict=True):
