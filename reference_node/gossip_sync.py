@@ -58,7 +58,7 @@ from reference_node.wire import (
     ShortChannelId,
     WarningMessage,
 )
-from reference_node.wire.features import Feature, negotiated
+from reference_node.wire.features import Feature, Features, negotiated
 
 if TYPE_CHECKING:
     from reference_node.node import LightningNode
@@ -109,6 +109,7 @@ class GossipSync:
         self._changed = asyncio.Event()
         self._dirty = False
         self._check_lock = asyncio.Lock()
+        self._check_pending = False
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[None]] = set()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gossip-chain")
@@ -148,7 +149,14 @@ class GossipSync:
                 await self.check_channels()
 
     def _on_channel_persisted(self, slot: ChannelSlot) -> None:
-        self._spawn(self.check_channels())
+        # one pending check covers any number of persisted states (every commitment persists one)
+        if not self._check_pending:
+            self._check_pending = True
+            self._spawn(self._pending_check())
+
+    async def _pending_check(self) -> None:
+        self._check_pending = False
+        await self.check_channels()
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -212,7 +220,7 @@ class GossipSync:
             remote_node_id=slot.peer_id,
             local_funding_pubkey=data.local_basepoints.funding_pubkey,
             remote_funding_pubkey=data.remote_basepoints.funding_pubkey,
-            features=type(self.node.node.config.features)(),
+            features=Features(),  # no channel feature is defined for announcements yet (BOLT 9 C)
             funding_confirmations=confirmations,
         )
 
