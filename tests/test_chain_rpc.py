@@ -289,6 +289,33 @@ def test_invalidateblock_moves_the_tip_back_and_restores_the_mempool(
     assert rpc.getrawtransaction(coin[0].txid, True)["confirmations"] == 2
 
 
+def test_getchaintips_shows_an_invalidated_branch(node: ChainProcess, key: TestKey) -> None:
+    rpc = raw_proxy_for(node)
+    rpc.generatetoaddress(1, key.address)
+    abandoned = rpc.getbestblockhash()
+    rpc.invalidateblock(abandoned)
+    rpc.generatetoaddress(2, key.address)
+    tips = {t["hash"]: t for t in rpc.getchaintips()}
+    assert tips[rpc.getbestblockhash()]["status"] == "active"
+    assert (tips[abandoned]["status"], tips[abandoned]["branchlen"]) == ("invalid", 1)
+
+
+def test_decoderawtransaction_matches_getrawtransaction(node: ChainProcess, key: TestKey) -> None:
+    rpc = raw_proxy_for(node)
+    coin = fund(node, key, 20_000)
+    verbose = rpc.getrawtransaction(coin[0].txid, True)
+    decoded = rpc.decoderawtransaction(verbose["hex"])
+    assert decoded == {
+        k: v
+        for k, v in verbose.items()
+        if k not in ("hex", "blockhash", "confirmations", "time", "blocktime")
+    }
+
+
+def test_echo_returns_its_arguments(node: ChainProcess) -> None:
+    assert raw_proxy_for(node).echo("a", 1) == ["a", 1]
+
+
 # ----- the protocol edges
 
 

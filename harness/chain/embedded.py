@@ -18,8 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bitcoin.core import CMutableTransaction, COutPoint, CTransaction, CTxIn, CTxOut, b2lx, lx
-from bitcoin.core.script import CScript
+from bitcoin.core import CTransaction, b2lx
 
 from harness.chain.acceptance import AcceptancePlan, AcceptanceRules, decode_tx, evaluate
 from harness.chain.address import script_for
@@ -46,18 +45,17 @@ from harness.chain.errors import (
     UnknownBlock,
     UnknownTransaction,
 )
-from harness.chain.faucet import FaucetInput, FaucetKey
+from harness.chain.faucet import FaucetKey
 from harness.chain.fees import FeeSchedule
 from harness.chain.kernel import KernelChain
 from harness.chain.mempool import Mempool, MempoolEntry
 from harness.chain.notify import Accepted, Connected, Disconnected, HeightWaiters, Notification, Notifier
 from harness.chain.policy import COINBASE_MATURITY, Coin, NextBlock, PolicyViolation, dust_threshold_sat
-from harness.chain.store import ChainIndex, StoredBlock, TxLocation, stored_block
+from harness.chain.store import ChainIndex, ChainTip, StoredBlock, TxLocation, stored_block
 
 log = logging.getLogger(__name__)
 
 FAUCET_FEERATE_SAT_PER_KVB = 2000
-FAUCET_SEQUENCE = 0xFFFFFFFD  # BIP 125 signalling, as bitcoind's wallet does
 
 
 @dataclass(frozen=True)
@@ -177,6 +175,10 @@ class EmbeddedChain:
     def median_time_past(self, height: int | None = None) -> int:
         with self._lock:
             return self._index.median_time_past(self._index.height if height is None else height)
+
+    def chain_tips(self) -> list[ChainTip]:
+        with self._lock:
+            return self._index.chain_tips(self._invalid)
 
     def is_invalidated(self, block_hash: str) -> bool:
         with self._lock:
@@ -495,7 +497,7 @@ class EmbeddedChain:
             if not coins:
                 self._mature_a_faucet_coin()
                 coins = self._faucet_coins()
-            tx = self._faucet_payment(coins, script, amount_sat)
+            tx = self.faucet.build_payment(coins, script, amount_sat, FAUCET_FEERATE_SAT_PER_KVB)
             entry = self._accept(tx.serialize(), tx)
             if confirm:
                 self._mine_from_mempool(self.faucet.script_pubkey)
@@ -534,30 +536,6 @@ class EmbeddedChain:
         )
         for _ in range(max(needed, 1)):
             self._mine_from_mempool(self.faucet.script_pubkey)
-
-    def _faucet_payment(
-        self, coins: list[tuple[OutPoint, int]], script: bytes, amount_sat: int
-    ) -> CTransaction:
-        chosen: list[tuple[OutPoint, int]] = []
-        for coin in coins:
-            chosen.append(coin)
-            if sum(v for _, v in chosen) >= amount_sat + 10_000:
-                break
-        total_sat = sum(v for _, v in chosen)
-        fee_sat = 0
-        for _ in range(2):  # first pass measures the size, second pays for it
-            change_sat = total_sat - amount_sat - fee_sat
-            if change_sat < 0:
-                raise InsufficientFunds(f"faucet has {total_sat} sat spendable, {amount_sat} sat + fee asked")
-            outputs = [CTxOut(amount_sat, CScript(script))]
-            if change_sat >= dust_threshold_sat(self.faucet.script_pubkey):
-                outputs.append(CTxOut(change_sat, CScript(self.faucet.script_pubkey)))
-            inputs = [CTxIn(COutPoint(lx(o.txid), o.vout), CScript(), FAUCET_SEQUENCE) for o, _ in chosen]
-            tx = CMutableTransaction(inputs, outputs, nLockTime=0, nVersion=2)
-            self.faucet.sign_all(tx, [FaucetInput(v) for _, v in chosen])
-            vsize_vbytes = (tx.calc_weight() + 3) // 4 + 1  # +1: a signature may come out a byte longer
-            fee_sat = FAUCET_FEERATE_SAT_PER_KVB * vsize_vbytes // 1000
-        return CTransaction.from_tx(tx)
 
     # ----- self-check
     def audit(self) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from bitcoin.core import CTransaction
 
+from harness.chain.acceptance import decode_tx
 from harness.chain.address import address_to_script
 from harness.chain.backend import OutPoint
 from harness.chain.blocks import REGTEST_NBITS, target_from_nbits
@@ -318,7 +319,8 @@ class ChainRpc:
             },
             "depends": parents,
             "spentby": children,
-            "bip125-replaceable": True,  # full RBF, Core's default since 28.0
+            # Replaceable anyway under full RBF (Core 28's default); this reports the BIP 125 signal.
+            "bip125-replaceable": entry.signals_rbf or any(e.signals_rbf for e in ancestor_entries),
             "unbroadcast": False,
         }
 
@@ -384,7 +386,54 @@ class ChainRpc:
     def rpc_waitfornewblock(self, timeout: object = 0) -> JsonObject:
         return self.rpc_waitforblockheight(self.chain.height() + 1, timeout)
 
+    def rpc_getchaintips(self) -> list[JsonObject]:
+        return [
+            {"height": t.height, "hash": t.block_hash, "branchlen": t.branch_len, "status": t.status}
+            for t in self.chain.chain_tips()
+        ]
+
+    def rpc_getdeploymentinfo(self, blockhash: object = None) -> JsonObject:
+        # Regtest buries every soft fork this chain knows at height 1 (BIP 34/65/66/CSV) or 0 (segwit,
+        # taproot), as Bitcoin Core's regtest parameters do.
+        buried = {"bip34": 1, "bip66": 1, "bip65": 1, "csv": 1, "segwit": 0, "taproot": 0}
+        return {
+            "hash": self.chain.tip(),
+            "height": self.chain.height(),
+            "deployments": {
+                name: {"type": "buried", "active": self.chain.height() + 1 >= height, "height": height}
+                for name, height in buried.items()
+            },
+        }
+
+    def rpc_getmininginfo(self) -> JsonObject:
+        return {
+            "blocks": self.chain.height(),
+            "difficulty": difficulty(REGTEST_NBITS),
+            "networkhashps": 0,
+            "pooledtx": len(self.chain.mempool()),
+            "chain": "regtest",
+            "warnings": [],
+        }
+
+    def rpc_getindexinfo(self, index_name: object = None) -> JsonObject:
+        return {"txindex": {"synced": True, "best_block_height": self.chain.height()}}
+
+    def rpc_getzmqnotifications(self) -> list[JsonObject]:
+        return []
+
+    def rpc_decoderawtransaction(self, hexstring: object, iswitness: object = None) -> JsonObject:
+        try:
+            tx = decode_tx(_hex(hexstring))
+        except ChainError as exc:
+            raise RpcMethodError(RPC_DESERIALIZATION_ERROR, "TX decode failed") from exc
+        result = tx_json(tx)
+        del result["hex"]
+        return result
+
     # ----- node
+    def rpc_echo(self, *args: object) -> list[object]:
+        return list(args)
+
     def rpc_uptime(self) -> int:
         return int(time.monotonic() - self._started)
 

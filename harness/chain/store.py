@@ -132,3 +132,29 @@ class ChainIndex:
             raise ValueError(f"undo data of block {block.hash_hex} has {len(undo)} entries left over")
         self.active.pop()
         return block
+
+    def chain_tips(self, invalid: set[bytes]) -> list[ChainTip]:
+        """Every known block without a known child, as bitcoind's getchaintips reports them."""
+        parents = {b.prev_hash for b in self.blocks.values()}
+        tips = []
+        for block in self.blocks.values():
+            if block.hash in parents:
+                continue
+            branch_len = 0
+            cursor: StoredBlock | None = block
+            status = "active" if block.hash == self.active[-1] else "valid-fork"
+            while cursor is not None and not self.is_active(cursor.hash):
+                if cursor.hash in invalid:
+                    status = "invalid"
+                branch_len += 1
+                cursor = self.blocks.get(cursor.prev_hash)
+            tips.append(ChainTip(block.hash_hex, block.height, branch_len, status))
+        return sorted(tips, key=lambda t: (-t.height, t.block_hash))
+
+
+@dataclass(frozen=True)
+class ChainTip:
+    block_hash: str
+    height: int
+    branch_len: int
+    status: str  # "active", "valid-fork" or "invalid", as getchaintips names them
