@@ -82,9 +82,9 @@ def test_a_restarted_forwarder_relays_the_preimage_of_an_htlc_it_forwarded_befor
                 assert all(s.channel.state is ChannelState.NORMAL for s in restarted.channels.slots.values())
 
                 # the payee releases the preimage now: it must travel back through the restarted node
-                htlc = next(
-                    u for u in in_slot.channel.data.ledger.updates if u.payment_hash == row.payment_hash
-                )
+                ledger = in_slot.channel.data.ledger
+                assert ledger is not None
+                htlc = next(u for u in ledger.updates if u.payment_hash == row.payment_hash)
                 await payee.channels.command(
                     in_slot, lambda: in_slot.channel.fulfill_htlc(htlc.htlc_id, row.preimage)
                 )
