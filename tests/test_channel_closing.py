@@ -328,3 +328,18 @@ def test_shutdown_reply_waits_until_our_updates_are_signed() -> None:
     assert not any(isinstance(m, Shutdown) for m in pair.b.sent)
     pair.commit(pair.b)
     assert isinstance(pair.b.sent[-1], Shutdown)
+
+
+def test_a_repeated_agreed_closing_signed_is_signed_again_not_refused() -> None:
+    """Electrum repeats the agreed `closing_signed`: "if `fee_satoshis` is equal to its previously sent
+    `fee_satoshis`: SHOULD sign and broadcast the final closing transaction"."""
+    pair = ChannelPair()
+    offer = first_offer(pair)
+    agreement = next(m for m in sent(pair.b.channel.handle(offer)) if isinstance(m, ClosingSigned))
+    pair.a.channel.handle(agreement)
+    assert pair.a.channel.state is ChannelState.CLOSING_BROADCAST
+    actions = pair.a.channel.handle(agreement)  # the same message again
+    assert not any(isinstance(a, ChannelFailed) for a in actions)
+    assert pair.a.channel.state is ChannelState.CLOSING_BROADCAST
+    # and a repeat towards the non-funder is just as harmless
+    assert not any(isinstance(a, ChannelFailed) for a in pair.b.channel.handle(offer))

@@ -200,6 +200,17 @@ class ClosingMixin(ReestablishMixin):
         c = d.closing
         if d.state is ChannelState.SHUTTING_DOWN:
             self._check_closing_ready()
+        if (
+            d.state is ChannelState.CLOSING_BROADCAST
+            and not d.features.option_simple_close
+            and msg.fee_satoshis == c.last_sent_fee_satoshis
+        ):
+            # the peer repeats the fee we agreed on: "if `fee_satoshis` is equal to its previously sent
+            # `fee_satoshis`: SHOULD sign and broadcast the final closing transaction" (again; harmless)
+            spec = self._verified_closing_variant(msg)
+            c.last_received_fee_satoshis = msg.fee_satoshis
+            self._finish_legacy(spec, msg.signature, reply=False)
+            return
         if d.state is not ChannelState.NEGOTIATING_CLOSING:
             raise e.UnexpectedMessage(f"closing_signed in state {d.state.value}")
         if msg.fee_satoshis > self._funder_balance_sat():
@@ -268,7 +279,8 @@ class ClosingMixin(ReestablishMixin):
         tx = self.signer.signed_closing(funding, spec, local_signature, remote_signature)
         fee = self.data.closing.last_received_fee_satoshis
         assert fee is not None
-        self._transition(ChannelState.CLOSING_BROADCAST, "closing fee agreed")
+        if d.state is not ChannelState.CLOSING_BROADCAST:
+            self._transition(ChannelState.CLOSING_BROADCAST, "closing fee agreed")
         d.closing.last_sent_fee_satoshis = fee
         self._persist()
         if reply:
