@@ -12,6 +12,7 @@ from bitcoin.core.script import OP_CHECKLOCKTIMEVERIFY, OP_CHECKSEQUENCEVERIFY, 
 
 from harness.chain import (
     BlockEvent,
+    BlockRejected,
     ChainBackend,
     ChainTimeout,
     EmbeddedChain,
@@ -22,6 +23,7 @@ from harness.chain import (
 )
 from harness.chain.acceptance import AcceptanceRules
 from harness.chain.blocks import block_subsidy_sat
+from harness.chain.policy import SEQUENCE_LOCKTIME_TYPE_FLAG
 from harness.chain.testkit import SpendOutput, TestKey, p2wsh_script_pubkey, spend_p2wsh
 
 FEE_SAT = 1_000
@@ -47,6 +49,23 @@ def coin(chain: EmbeddedChain, key: TestKey) -> tuple[OutPoint, int]:
 
 def pay_to(key: TestKey, value_sat: int) -> list[SpendOutput]:
     return [SpendOutput(key.script_pubkey, value_sat)]
+
+
+def assert_mempool_and_kernel_refuse(chain: EmbeddedChain, raw: bytes, reason: str) -> None:
+    """The mempool rejects raw for `reason`, and the kernel refuses a block that includes it anyway."""
+    with pytest.raises(TxRejected) as info:
+        chain.send_raw(raw)
+    assert info.value.reason == reason
+    tip = chain.tip()
+    with pytest.raises(BlockRejected):
+        chain.generate_block(chain.faucet.address, [raw])
+    assert chain.tip() == tip
+
+
+def assert_mempool_accepts_and_kernel_mines(chain: EmbeddedChain, raw: bytes) -> None:
+    txid = chain.send_raw(raw)
+    chain.mine(1)
+    assert chain.get_tx(txid).confirmations == 1
 
 
 def test_embedded_chain_implements_the_chain_backend_interface(chain: EmbeddedChain) -> None:
@@ -171,12 +190,10 @@ def test_immature_coinbase_spend_is_rejected(chain: EmbeddedChain, key: TestKey)
     block_hash = chain.mine(1, key.address)[0]
     coinbase = OutPoint(chain.block(block_hash).txids[0], 0)
     raw = key.spend([(coinbase, block_subsidy_sat(1))], pay_to(key, block_subsidy_sat(1) - FEE_SAT))
-    chain.mine(98)
-    with pytest.raises(TxRejected) as info:
-        chain.send_raw(raw)
-    assert info.value.reason == "bad-txns-premature-spend-of-coinbase"
+    chain.mine(98)  # the next block is 100 blocks after the coinbase's: one too early
+    assert_mempool_and_kernel_refuse(chain, raw, "bad-txns-premature-spend-of-coinbase")
     chain.mine(1)
-    assert chain.send_raw(raw) in chain.mempool()
+    assert_mempool_accepts_and_kernel_mines(chain, raw)
 
 
 def _fund_script(chain: EmbeddedChain, witness_script: bytes, value_sat: int) -> OutPoint:
@@ -192,10 +209,9 @@ def test_cltv_spend_before_its_height_is_rejected(chain: EmbeddedChain, key: Tes
         chain.send_raw(raw)
     assert info.value.reason == "non-final"
     chain.mine(lock_height - chain.height() - 1)  # the next block would be at lock_height: still not final
-    with pytest.raises(TxRejected):
-        chain.send_raw(raw)
+    assert_mempool_and_kernel_refuse(chain, raw, "non-final")
     chain.mine(1)
-    assert chain.send_raw(raw) in chain.mempool()
+    assert_mempool_accepts_and_kernel_mines(chain, raw)
 
 
 def test_cltv_script_rejects_a_locktime_below_its_argument(chain: EmbeddedChain, key: TestKey) -> None:
@@ -215,11 +231,21 @@ def test_csv_spend_before_its_relative_delay_is_rejected(chain: EmbeddedChain, k
     outpoint = _fund_script(chain, script, 100_000)  # confirmed at the current tip
     raw = spend_p2wsh(outpoint, script, pay_to(key, 99_000), sequence=delay)
     chain.mine(delay - 2)  # next block = funding height + delay - 1
-    with pytest.raises(TxRejected) as info:
-        chain.send_raw(raw)
-    assert info.value.reason == "non-BIP68-final"
+    assert_mempool_and_kernel_refuse(chain, raw, "non-BIP68-final")
     chain.mine(1)
-    assert chain.send_raw(raw) in chain.mempool()
+    assert_mempool_accepts_and_kernel_mines(chain, raw)
+
+
+def test_time_based_csv_waits_for_median_time_past(chain: EmbeddedChain, key: TestKey) -> None:
+    units = 1  # BIP 68 time locks count 512-second units
+    sequence = SEQUENCE_LOCKTIME_TYPE_FLAG | units
+    script = bytes(CScript([sequence, OP_CHECKSEQUENCEVERIFY, OP_DROP, OP_TRUE]))
+    outpoint = _fund_script(chain, script, 100_000)
+    raw = spend_p2wsh(outpoint, script, pay_to(key, 99_000), sequence=sequence)
+    assert_mempool_and_kernel_refuse(chain, raw, "non-BIP68-final")
+    chain.advance_clock(600)  # block times jump; the median of the last 11 follows after 6 blocks
+    chain.mine(6)
+    assert_mempool_accepts_and_kernel_mines(chain, raw)
 
 
 def test_csv_script_rejects_a_sequence_below_its_argument(chain: EmbeddedChain, key: TestKey) -> None:

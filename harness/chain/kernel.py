@@ -126,13 +126,17 @@ class KernelChain:
         """
         block = pbk.Block(raw_block)
         display = block_hash[::-1].hex()
+        with self._checked_lock:
+            self._checked.clear()
         try:
             self._chainman.process_block(block)
         except pbk.ProcessBlockException as exc:
             raise BlockRejected(display, f"process_block failed: {exc}") from exc
-        with self._checked_lock:
-            checked = dict(self._checked)
-            self._checked.clear()
+        finally:
+            # Verdicts belong to this call only; a stale one would condemn the next block.
+            with self._checked_lock:
+                checked = dict(self._checked)
+                self._checked.clear()
         for checked_hash, checked_mode in checked.items():
             if checked_mode != pbk.ValidationMode.VALID:
                 # In a reorg the failing block may be an earlier block of the branch.
