@@ -17,6 +17,7 @@ peers, channels and the chain.
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 import logging
 import time
@@ -35,13 +36,19 @@ from reference_node.gossip.announcement_signatures import (
     make_announcement_signatures,
 )
 from reference_node.gossip.announcements import build_node_announcement
-from reference_node.gossip.errors import AnnouncementSignaturesError, GossipError
+from reference_node.gossip.errors import AnnouncementSignaturesError, GossipError, QueryError
 from reference_node.gossip.flags import ANNOUNCEMENT_MIN_CONFIRMATIONS
 from reference_node.gossip.graph import ChannelGraph
 from reference_node.gossip.outbox import GossipOutbox
 from reference_node.gossip.persist import dump_graph, load_graph
 from reference_node.gossip.queries import answer_query_channel_range, answer_query_short_channel_ids
 from reference_node.gossip.records import FundingOutput, GossipResult
+from reference_node.gossip.sync import (
+    ChannelRangeQuery,
+    ShortIdQueryGate,
+    build_short_id_queries,
+    short_ids_to_query,
+)
 from reference_node.keys.channel_keys import ChannelKeys
 from reference_node.payments.channels import ChannelSlot
 from reference_node.peer import Peer, PeerClosed, PeerState
@@ -55,10 +62,13 @@ from reference_node.wire import (
     NodeAnnouncement,
     QueryChannelRange,
     QueryShortChannelIds,
+    ReplyChannelRange,
+    ReplyShortChannelIdsEnd,
     ShortChannelId,
     WarningMessage,
 )
 from reference_node.wire.features import Feature, Features, negotiated
+from reference_node.wire.gossip_encoding import QueryOptionFlag
 
 if TYPE_CHECKING:
     from reference_node.node import LightningNode
@@ -67,6 +77,7 @@ log = logging.getLogger(__name__)
 
 _GRAPH_META_KEY = "gossip/graph"
 _ALL_TIMESTAMPS = 0xFFFFFFFF
+_ALL_BLOCKS = 0xFFFFFFFF
 _ANNOUNCE_CHANNEL_FLAG = 1  # BOLT 2 open_channel `channel_flags` bit 0: announce_channel
 GOSSIP_MESSAGES = (
     "announcement_signatures",
@@ -81,8 +92,19 @@ GOSSIP_MESSAGES = (
 )
 
 
+class InitialSync(enum.Enum):
+    """How a node catches up with a peer that negotiated gossip_queries."""
+
+    # gossip_timestamp_filter from 0: the peer sends everything it has, then what arrives
+    TIMESTAMP_FILTER = "timestamp_filter"
+    # gossip_timestamp_filter from now for new gossip; the history by query_channel_range (with timestamps
+    # and checksums) and query_short_channel_ids for what we lack
+    RANGE_QUERIES = "range_queries"
+
+
 @dataclass(frozen=True)
 class GossipConfig:
+    initial_sync: InitialSync = InitialSync.TIMESTAMP_FILTER
     broadcast_interval_s: float = 60.0  # BOLT 7: "once every 60 seconds"; 0 sends as soon as queued
     block_poll_s: float = 1.0  # length of one long-poll of the chain (bounds how long stop() waits)
     alias: str = ""
@@ -110,6 +132,8 @@ class GossipSync:
         self._dirty = False
         self._check_lock = asyncio.Lock()
         self._check_pending = False
+        self._range_queries: dict[bytes, ChannelRangeQuery] = {}
+        self._query_gates: dict[bytes, ShortIdQueryGate] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[None]] = set()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gossip-chain")
@@ -276,9 +300,9 @@ class GossipSync:
         outbox = GossipOutbox(self.chain_hash)
         self.outboxes[peer.node_id] = outbox
         if self._gossip_queries(peer):
-            # ask for everything; the peer's own filter decides what we relay to it ("MUST not send gossip
-            # it did not generate itself, until it receives `gossip_timestamp_filter`")
-            self._spawn(self._send(peer.node_id, GossipTimestampFilter(self.chain_hash, 0, _ALL_TIMESTAMPS)))
+            # the peer's own filter decides what we relay to it ("MUST not send gossip it did not generate
+            # itself, until it receives `gossip_timestamp_filter`")
+            self._spawn(self._start_sync(peer.node_id))
         self._answered = {a for a in self._answered if a[0] != peer.node_id}
         # BOLT 7: "MUST respond to the first `announcement_signatures` message with its own" after a
         # reconnection: resend ours for that peer's channels that are not announced yet
@@ -292,6 +316,42 @@ class GossipSync:
 
     def _on_peer_closed(self, node_id: bytes) -> None:
         self.outboxes.pop(node_id, None)
+        self._range_queries.pop(node_id, None)
+        self._query_gates.pop(node_id, None)
+
+    async def _start_sync(self, node_id: bytes) -> None:
+        if self.config.initial_sync is InitialSync.TIMESTAMP_FILTER:
+            await self._send(node_id, GossipTimestampFilter(self.chain_hash, 0, _ALL_TIMESTAMPS))
+            return
+        now = int(time.time())
+        await self._send(node_id, GossipTimestampFilter(self.chain_hash, now, _ALL_TIMESTAMPS - now))
+        query = ChannelRangeQuery(
+            self.chain_hash, 0, _ALL_BLOCKS, QueryOptionFlag.WANT_TIMESTAMPS | QueryOptionFlag.WANT_CHECKSUMS
+        )
+        self._range_queries[node_id] = query
+        await self._send(node_id, query.message())
+
+    async def _on_reply_channel_range(self, peer: Peer, message: ReplyChannelRange) -> None:
+        query = self._range_queries.get(peer.node_id)
+        if query is None:
+            raise QueryError(message.NAME, "reply_channel_range without our query_channel_range")
+        if not query.receive(message):
+            return
+        del self._range_queries[peer.node_id]
+        wanted = short_ids_to_query(self.graph, query.entries())
+        gate = self._query_gates.setdefault(peer.node_id, ShortIdQueryGate())
+        first = gate.enqueue(build_short_id_queries(self.chain_hash, wanted))
+        log.info("%s lists %d channels; asking for %d", peer.node_id.hex(), len(query.entries()), len(wanted))
+        if first is not None:
+            await self._send(peer.node_id, first)
+
+    async def _on_reply_short_channel_ids_end(self, peer: Peer, message: ReplyShortChannelIdsEnd) -> None:
+        gate = self._query_gates.get(peer.node_id)
+        if gate is None:
+            raise QueryError(message.NAME, "reply_short_channel_ids_end without our query_short_channel_ids")
+        following = gate.receive_end(message)
+        if following is not None:
+            await self._send(peer.node_id, following)
 
     async def _send(self, node_id: bytes, message: Message) -> None:
         peer = self.node.node.peer(node_id)
@@ -355,7 +415,10 @@ class GossipSync:
         elif isinstance(message, QueryShortChannelIds):
             for reply in answer_query_short_channel_ids(self.graph, message):
                 await self._send(peer.node_id, reply)
-        # reply_channel_range / reply_short_channel_ids_end: we only ask with gossip_timestamp_filter
+        elif isinstance(message, ReplyChannelRange):
+            await self._on_reply_channel_range(peer, message)
+        elif isinstance(message, ReplyShortChannelIdsEnd):
+            await self._on_reply_short_channel_ids_end(peer, message)
 
     def _receive(self, message: ChannelUpdate | NodeAnnouncement, source: bytes | None) -> GossipResult:
         if isinstance(message, ChannelUpdate):

@@ -1,23 +1,31 @@
 """Gossip in the running node (reference_node/gossip_sync.py), over real BOLT 8 connections between
 in-process reference nodes: every node learns the whole graph, the graph is persisted in the store,
-and `query_channel_range` / `query_short_channel_ids` answered to a peer that negotiated gossip_queries."""
+`query_channel_range` / `query_short_channel_ids` answered to a peer that negotiated gossip_queries, and
+a late node catching up by asking them."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from pathlib import Path
 
 from harness.chain.embedded import EmbeddedChain
+from harness.drivers.reference import EmbeddedChainSource
 from harness.scenarios.steps.network import (
+    MULTIHOP_FEATURES,
     NetworkSpec,
     ReferenceNetwork,
     Topology,
     build_network,
     wait_for_gossip,
 )
+from reference_node.gossip.flags import Direction
 from reference_node.gossip.persist import load_graph
-from reference_node.node import Network
+from reference_node.gossip_sync import GossipConfig, InitialSync
+from reference_node.node import LightningNode, Network, NodeConfig
+from reference_node.nodekey import Entropy, NodeKey
+from reference_node.pay import MultihopConfig, enable_multihop
 from reference_node.peer import Peer
 from reference_node.store import Store
 from reference_node.wire import (
@@ -122,3 +130,40 @@ def test_query_channel_range_and_query_short_channel_ids_are_answered(tmp_path: 
 
 async def _append(messages: list[Message], message: Message) -> None:
     messages.append(message)
+
+
+def test_a_late_node_syncing_by_range_queries_learns_the_graph_from_one_peer(tmp_path: Path) -> None:
+    async def run() -> None:
+        with EmbeddedChain(tmp_path / "chain") as chain:
+            network = await _network(tmp_path, chain, 3)
+            late = LightningNode(
+                NodeKey.from_secret(hashlib.sha256(b"late joiner").digest()),
+                EmbeddedChainSource(chain),
+                tmp_path / "late",
+                config=NodeConfig(features=MULTIHOP_FEATURES),
+                entropy=Entropy(b"late"),
+            )
+            # the history comes only from query_channel_range + query_short_channel_ids: its
+            # gossip_timestamp_filter starts now
+            by_queries = GossipConfig(initial_sync=InitialSync.RANGE_QUERIES)
+            services = enable_multihop(late, MultihopConfig(gossip=by_queries))
+            try:
+                await wait_for_gossip(network, TIMEOUT_S)
+                await late.start()
+                services.start()
+                host, port = network.nodes[1].node.address
+                await late.connect(network.nodes[1].node_id, host, port)
+
+                def learnt() -> bool:
+                    channels = [c for c in services.gossip.graph.channels() if c.public]
+                    updates = sum(1 for c in channels for d in Direction if c.update(d) is not None)
+                    announced = sum(1 for n in services.gossip.graph.nodes() if n.announcement is not None)
+                    return len(channels) == 2 and updates == 4 and announced == 3
+
+                await services.gossip.wait_for(learnt, TIMEOUT_S)
+            finally:
+                await services.stop()
+                await late.stop()
+                await network.stop()
+
+    asyncio.run(run())
