@@ -17,6 +17,7 @@ from harness.drivers.peer import ExpectationFailed
 from harness.scenarios.registry import register_step
 from harness.scenarios.step import DriverName, Step, StepContext
 from harness.scenarios.steps.channels import reference_node
+from reference_node.invoice import Currency, InvoiceError, decode_invoice
 from reference_node.payments.service import PaymentError
 from reference_node.store import PaymentStatus
 
@@ -197,3 +198,42 @@ class PayForged(Step):
         if row.failure != "incorrect_or_unknown_payment_details":
             raise ExpectationFailed(f"failed with {row.failure!r}, not incorrect_or_unknown_payment_details")
         return f"refused with {row.failure}"
+
+
+@register_step
+@dataclass(frozen=True)
+class CheckInvoice(Step):
+    """Read an invoice the node wrote (stored by `invoice`) with the reference BOLT 11 reader, which
+    refuses bad bech32, signatures, field lengths and feature dependencies, then check what the writer
+    rules add: the regtest prefix, the amount asked for, the payee's own key, exactly one `p` and one
+    `s`, a `d` or `h`."""
+
+    NAME = "check_invoice"
+    SUMMARY = "check an invoice against the BOLT 11 writer rules"
+    node: DriverName
+    invoice: str = "invoice"
+
+    async def run(self, ctx: StepContext) -> str | None:
+        stored = ctx.get_value(self.invoice)
+        if not isinstance(stored, Invoice):
+            raise ValueError(f"{self.invoice!r} does not name an invoice")
+        try:
+            decoded = decode_invoice(stored.bolt11)
+        except InvoiceError as exc:
+            raise ExpectationFailed(f"the BOLT 11 reader refuses the invoice: {exc}") from exc
+        problems = []
+        if decoded.currency is not Currency.REGTEST:
+            problems.append(f"prefix ln{decoded.currency.value}, not lnbcrt (regtest)")
+        if decoded.amount_msat != stored.amount_msat:
+            problems.append(f"amount {decoded.amount_msat} msat, asked {stored.amount_msat}")
+        if decoded.payee_node_id != ctx.driver(self.node).node_id:
+            problems.append("signed by a key that is not the node's")
+        kinds = [type(f).__name__ for f in decoded.tagged_fields]
+        for kind in ("PaymentHash", "PaymentSecret"):
+            if kinds.count(kind) != 1:
+                problems.append(f"{kinds.count(kind)} {kind} fields")
+        if (decoded.description is None) == (decoded.description_hash is None):
+            problems.append("not exactly one of d and h")
+        if problems:
+            raise ExpectationFailed("; ".join(problems))
+        return f"{len(stored.bolt11)}-character invoice follows the writer rules"
