@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from pathlib import Path
 
 from harness.chain.embedded import EmbeddedChain
@@ -19,9 +20,11 @@ from harness.scenarios.steps.network import (
 )
 from reference_node.forwarding.policy import ForwardingPolicy
 from reference_node.gossip.flags import Direction
+from reference_node.invoice import Currency, create_invoice, encode_invoice
+from reference_node.invoice.route_hint import RouteHintHop
 from reference_node.onion.failure_messages import FailureCode
 from reference_node.pay.payer import AttemptStatus
-from reference_node.store import PaymentStatus
+from reference_node.store import InvoiceRow, InvoiceStatus, PaymentStatus
 from reference_node.wire import ShortChannelId
 
 TIMEOUT_S = 60.0
@@ -147,5 +150,68 @@ def test_a_payment_to_an_unknown_hash_is_failed_by_the_payee_and_nothing_moves(t
         assert result.erring_node == network.nodes[2].node_id
         await network.settled(TIMEOUT_S)
         assert network.balances_msat() == before
+
+    asyncio.run(_with_network(tmp_path, spec, body))
+
+
+def test_a_payee_behind_a_private_channel_is_reached_through_the_invoice_route_hint(tmp_path: Path) -> None:
+    # 0-1 public, 1-2 private: only the invoice's `r` field tells the payer about the last channel
+    spec = NetworkSpec(3, ((0, 1), (1, 2)), private=frozenset({(1, 2)}))
+
+    async def body(network: ReferenceNetwork) -> None:
+        payee, forwarder = network.nodes[2], network.nodes[1]
+        assert all(
+            c.node_id_2 != payee.node_id and c.node_id_1 != payee.node_id
+            for c in network.multihop[0].gossip.graph.channels()
+        )
+        (private_slot,) = payee.channels.slots.values()
+        scid = private_slot.channel.data.short_channel_id
+        assert scid is not None
+        policy = spec.policy
+        hint = RouteHintHop(
+            forwarder.node_id,
+            scid,
+            policy.fee_base_msat,
+            policy.fee_proportional_millionths,
+            policy.cltv_expiry_delta,
+        )
+        preimage = hashlib.sha256(b"behind a private channel").digest()
+        secret = hashlib.sha256(b"its payment_secret").digest()
+        invoice = create_invoice(
+            currency=Currency.REGTEST,
+            payment_hash=hashlib.sha256(preimage).digest(),
+            payment_secret=secret,
+            timestamp=int(time.time()),
+            private_key=payee.key.private_key.secret,
+            amount_msat=7_000_000,
+            description="hinted",
+            min_final_cltv_expiry_delta=18,
+            route_hints=[(hint,)],
+        )
+        bolt11 = encode_invoice(invoice)
+        payee.store.add_invoice(
+            InvoiceRow(
+                invoice.payment_hash,
+                "hinted",
+                bolt11,
+                preimage,
+                secret,
+                7_000_000,
+                "hinted",
+                2**40,
+                InvoiceStatus.UNPAID,
+                None,
+                None,
+                None,
+            )
+        )
+        await network.settled(TIMEOUT_S)
+        before = network.balances_msat()
+        result = await network.multihop[0].payer.pay(bolt11, None, TIMEOUT_S)
+        assert result.status is PaymentStatus.COMPLETE, result.failure
+        (part,) = [a for a in result.attempts if a.status is AttemptStatus.COMPLETE]
+        assert [h.node_id for h in part.route.hops] == [forwarder.node_id, payee.node_id]
+        await network.settled(TIMEOUT_S)
+        check_balance_changes(network, before, network.balances_msat(), [part])
 
     asyncio.run(_with_network(tmp_path, spec, body))

@@ -34,6 +34,7 @@ from harness.scenarios.step import DriverName, Step, StepContext
 from reference_node.channel import ChannelState
 from reference_node.forwarding.policy import ForwardingPolicy
 from reference_node.forwarding.relay import RelayConfig
+from reference_node.gossip.flags import Direction
 from reference_node.gossip.route import Route, build_route
 from reference_node.gossip_sync import GossipConfig
 from reference_node.node import LIGHTNING_FEATURES, LightningNode, NodeConfig
@@ -61,6 +62,7 @@ class NetworkSpec:
     nodes: int
     channels: tuple[tuple[int, int], ...]  # (opener, accepter)
     channel_sat: int = 1_000_000
+    private: frozenset[tuple[int, int]] = frozenset()  # channels opened without announce_channel
     push_msat: int = 0
     policy: ForwardingPolicy = field(default_factory=ForwardingPolicy)
     broadcast_interval_s: float = 0.02
@@ -191,7 +193,10 @@ async def _open_channels(network: ReferenceNetwork) -> None:
         for a, accepter in spec.channels:
             if a == opener:
                 funding = await nodes[a].fund_channel(
-                    nodes[accepter].node_id, spec.channel_sat, spec.push_msat
+                    nodes[accepter].node_id,
+                    spec.channel_sat,
+                    spec.push_msat,
+                    announce=(a, accepter) not in spec.private,
                 )
                 channel_ids[(a, accepter)] = funding.channel_id
 
@@ -205,14 +210,18 @@ async def _open_channels(network: ReferenceNetwork) -> None:
 
 
 def graph_complete(network: ReferenceNetwork, index: int) -> bool:
-    """Node `index` knows every channel (announced, both updates) and every node's announcement."""
+    """Node `index` knows every public channel (announced, both updates) and the announcement of every
+    node with a public channel."""
+    spec = network.spec
+    public = [pair for pair in spec.channels if pair not in spec.private]
     graph = network.multihop[index].gossip.graph
     channels = [c for c in graph.channels() if c.public]
-    if len(channels) < len(network.spec.channels):
+    if len(channels) < len(public):
         return False
-    if any(c.update(d) is None for c in channels for d in (0, 1)):  # type: ignore[arg-type]
+    if any(c.update(d) is None for c in channels for d in Direction):
         return False
-    return sum(1 for n in graph.nodes() if n.announcement is not None) >= network.spec.nodes
+    announced = {node for pair in public for node in pair}
+    return sum(1 for n in graph.nodes() if n.announcement is not None) >= len(announced)
 
 
 async def wait_for_gossip(network: ReferenceNetwork, timeout_s: float) -> None:
