@@ -69,6 +69,26 @@ class ReleasePreimages(Step):
 
 @register_step
 @dataclass(frozen=True)
+class ReleaseHeldHtlcs(Step):
+    """The reference node stops withholding and fulfils, off chain, the HTLCs it has been holding: the
+    commitments that carried them pending become revoked states a `breach` can use."""
+
+    NAME = "release_held_htlcs"
+    SUMMARY = "a reference node fulfils the HTLCs it was holding"
+    node: DriverName
+    channel: str = "channel"
+
+    async def run(self, ctx: StepContext) -> str | None:
+        ln = reference_node(ctx, self.node, "release_held_htlcs")
+        slot = ln.channels.find(channel_ref(ctx, self.channel).channel_id.hex())
+        ln.controls.withhold_preimages = False
+        # the channel layer's own replay of incoming HTLCs reported but not yet settled (as after a restart)
+        await ln.channels._replay_unresolved_incoming(slot)
+        return f"{self.node} settles its held HTLCs"
+
+
+@register_step
+@dataclass(frozen=True)
 class Breach(Step):
     """The reference node broadcasts one of its revoked commitments (the newest revoked one unless
     `commitment` names its number): the peer must punish it (BOLT 5 "Revoked Transaction Close
@@ -136,7 +156,18 @@ class WaitHtlcsCommitted(Step):
         try:
             await ln.channels.changes.wait_for(committed, self.timeout_s)
         except TimeoutError as exc:
-            raise ExpectationFailed(f"{self.node}: {self.count} HTLC(s) not committed in time") from exc
+            ledger = slot.channel.data.ledger
+            seen = "no ledger"
+            if ledger is not None:
+                seen = (
+                    f"local {len(ledger.current_view(Side.LOCAL).htlcs)}, "
+                    f"remote {len(ledger.current_view(Side.REMOTE).htlcs)}, "
+                    f"pending {ledger.remote_pending}, unsigned {ledger.has_changes_for(Side.REMOTE)}, "
+                    f"state {slot.channel.state.value}"
+                )
+            raise ExpectationFailed(
+                f"{self.node}: {self.count} HTLC(s) not committed within {self.timeout_s:g}s ({seen})"
+            ) from exc
         return f"{self.count} HTLC(s) committed"
 
 
@@ -223,8 +254,24 @@ class MineUntilResolved(Step):
             if references and not pending:
                 return f"resolved after {mined} blocks"
         if references:
-            raise ExpectationFailed(f"{', '.join(pending)}: not resolved after {self.max_blocks} blocks")
+            left = {
+                name: _unresolved(ln, ref.channel_id) for name, ln in references.items() if name in pending
+            }
+            raise ExpectationFailed(
+                f"{', '.join(pending)}: not resolved after {self.max_blocks} blocks; unresolved: {left}"
+            )
         return f"mined {self.max_blocks} blocks"
+
+
+def _unresolved(ln: LightningNode, channel_id: bytes) -> list[str]:
+    """The claims still open in a reference node's monitor, for a failure message."""
+    monitor = ln.onchain.monitor_of(ln.channels.find(channel_id.hex()))
+    if monitor is None:
+        return ["no monitor"]
+    if monitor.evaluation.close is None:
+        return ["no close seen"]
+    unspent = monitor.evaluation.unspent()
+    return [f"{w.claim.value}@{w.outpoint.txid_hex[:12]}:{w.outpoint.index}" for w in unspent]
 
 
 def _spent(chain: ChainBackend, outpoint: OutPoint) -> bool:
