@@ -28,6 +28,8 @@ def chain() -> Iterator[EmbeddedChain]:
 
 def test_bench_empty_blocks(benchmark: BenchmarkFixture, chain: EmbeddedChain) -> None:
     benchmark.pedantic(chain.mine, args=(BLOCKS_PER_ROUND,), rounds=5, iterations=1)
+    if benchmark.stats is None:  # benchmarking disabled (xdist, --benchmark-disable): ran once as a test
+        return
     blocks_per_s = BLOCKS_PER_ROUND / benchmark.stats.stats.mean
     benchmark.extra_info["empty_blocks_per_s"] = round(blocks_per_s, 1)
     print(f"\nempty blocks mined: {blocks_per_s:.0f}/s")
@@ -52,6 +54,8 @@ def test_bench_p2wpkh_spends_accepted_and_mined(benchmark: BenchmarkFixture, cha
         assert chain.mempool() == []
 
     benchmark.pedantic(accept_and_mine, setup=prepare, rounds=5, iterations=1)
+    if benchmark.stats is None:
+        return
     spends_per_s = SPENDS_PER_ROUND / benchmark.stats.stats.mean
     benchmark.extra_info["p2wpkh_spends_per_s"] = round(spends_per_s, 1)
     print(f"\nP2WPKH spends accepted and mined: {spends_per_s:.0f}/s")
