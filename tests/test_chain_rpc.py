@@ -258,6 +258,20 @@ def test_testmempoolaccept_reports_without_accepting(node: ChainProcess, key: Te
     assert result["txid"] not in rpc.getrawmempool()
 
 
+def test_testmempoolaccept_evaluates_a_parent_and_child_together(node: ChainProcess, key: TestKey) -> None:
+    rpc = raw_proxy_for(node)
+    coin = fund(node, key, 80_000)
+    parent = CTransaction.deserialize(key.spend([coin], [SpendOutput(key.script_pubkey, coin[1] - FEE_SAT)]))
+    parent_txid = parent.GetTxid()[::-1].hex()
+    parent_out = (OutPoint(parent_txid, 0), coin[1] - FEE_SAT)
+    child = key.spend([parent_out], [SpendOutput(key.script_pubkey, parent_out[1] - FEE_SAT)])
+    results = rpc.testmempoolaccept([parent.serialize().hex(), child.hex()])
+    assert [r["allowed"] for r in results] == [True, True]
+    [alone] = rpc.testmempoolaccept([child.hex()])
+    assert (alone["allowed"], alone["reject-reason"]) == (False, "bad-txns-inputs-missingorspent")
+    assert parent_txid not in rpc.getrawmempool()
+
+
 def test_estimatesmartfee_is_deterministic_and_checks_its_target(node: ChainProcess) -> None:
     rpc = raw_proxy_for(node)
     assert rpc.estimatesmartfee(6) == rpc.estimatesmartfee(6)

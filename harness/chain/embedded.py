@@ -291,33 +291,60 @@ class EmbeddedChain:
             return txid
 
     def test_accept(self, tx: bytes | str) -> TestAcceptResult:
-        raw = bytes.fromhex(tx) if isinstance(tx, str) else bytes(tx)
-        with self._lock:
-            parsed = decode_tx(raw)
-            txid, wtxid = b2lx(parsed.GetTxid()), b2lx(parsed.GetHash())
-            try:
-                plan = self._evaluate(raw, parsed)
-            except PolicyViolation as exc:
-                return TestAcceptResult(txid, wtxid, False, exc.reason, None, None)
-            return TestAcceptResult(txid, wtxid, True, None, plan.entry.fee_sat, plan.entry.vsize)
+        result = self.test_accept_package([tx])[0]
+        if result is None:
+            raise AssertionError("the first transaction of a package is always evaluated")
+        return result
 
-    def _evaluate(self, raw: bytes, tx: CTransaction) -> AcceptancePlan:
+    def test_accept_package(self, txs: list[bytes | str]) -> list[TestAcceptResult | None]:
+        """testmempoolaccept: evaluate txs in order, each seeing the ones before it as if accepted.
+
+        After the first rejection the rest are not evaluated (None), as bitcoind leaves them "not fully
+        validated". Nothing changes in the real mempool.
+        """
+        raws = [bytes.fromhex(t) if isinstance(t, str) else bytes(t) for t in txs]
+        with self._lock:
+            scratch = Mempool()
+            for entry in self._mempool.topological():
+                scratch.add(entry)
+            results: list[TestAcceptResult | None] = []
+            for raw in raws:
+                if results and (results[-1] is None or not results[-1].allowed):
+                    results.append(None)
+                    continue
+                parsed = decode_tx(raw)
+                txid, wtxid = b2lx(parsed.GetTxid()), b2lx(parsed.GetHash())
+                try:
+                    plan = self._evaluate(raw, parsed, scratch)
+                except PolicyViolation as exc:
+                    results.append(TestAcceptResult(txid, wtxid, False, exc.reason, None, None))
+                    continue
+                for old in plan.replaced:
+                    scratch.remove_with_descendants(old.txid)
+                scratch.add(plan.entry)
+                results.append(
+                    TestAcceptResult(txid, wtxid, True, None, plan.entry.fee_sat, plan.entry.vsize)
+                )
+            return results
+
+    def _evaluate(self, raw: bytes, tx: CTransaction, mempool: Mempool | None = None) -> AcceptancePlan:
+        pool = self._mempool if mempool is None else mempool
         return evaluate(
             raw,
             tx,
-            self._coin_for_mempool,
+            lambda outpoint: self._coin_for_mempool(outpoint, pool),
             lambda o: o in self._index.utxos,
             self._next_block(),
-            self._mempool,
+            pool,
             self.rules,
             int(self._clock()),
         )
 
-    def _coin_for_mempool(self, outpoint: OutPoint) -> Coin | None:
+    def _coin_for_mempool(self, outpoint: OutPoint, mempool: Mempool) -> Coin | None:
         coin = self._index.utxos.get(outpoint)
         if coin is not None:
             return coin
-        out = self._mempool.output(outpoint)
+        out = mempool.output(outpoint)
         if out is None:
             return None
         # A mempool parent counts as confirmed in the next block (Core's MEMPOOL_HEIGHT for BIP 68).

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bitcoin.core import CTransaction
+from bitcoin.core import CTransaction, b2lx
 
 from harness.chain.acceptance import decode_tx
 from harness.chain.address import address_to_script
@@ -52,6 +52,7 @@ from harness.chain.rpc_format import (
 
 VERSION = 280000  # reported as bitcoind 28.0, the RPC behaviour followed here
 DEFAULT_MAX_FEERATE_BTC_PER_KVB = 0.10
+MAX_PACKAGE_COUNT = 25  # policy/packages.h
 
 
 class RpcMethodError(Exception):
@@ -252,22 +253,30 @@ class ChainRpc:
 
     def rpc_testmempoolaccept(
         self, rawtxs: object, maxfeerate: object = DEFAULT_MAX_FEERATE_BTC_PER_KVB
-    ) -> Any:
-        if not isinstance(rawtxs, list):
-            raise RpcMethodError(RPC_TYPE_ERROR, "rawtxs must be an array")
-        if len(rawtxs) != 1:
-            # Package evaluation is not implemented; bitcoind accepts up to 25.
-            raise RpcMethodError(RPC_INVALID_PARAMETER, "this chain tests one transaction at a time")
+    ) -> list[JsonObject]:
+        if not isinstance(rawtxs, list) or not rawtxs:
+            raise RpcMethodError(RPC_TYPE_ERROR, "rawtxs must be a non-empty array")
+        if len(rawtxs) > MAX_PACKAGE_COUNT:
+            raise RpcMethodError(RPC_INVALID_PARAMETER, "Array must contain between 1 and 25 transactions.")
         max_sat_per_kvb = _sat(maxfeerate)
-        result = self.chain.test_accept(_hex(rawtxs[0]))
-        item: JsonObject = {"txid": result.txid, "wtxid": result.wtxid, "allowed": result.allowed}
-        if result.allowed and result.fee_sat is not None and result.vsize is not None:
-            if max_sat_per_kvb and result.fee_sat * 1000 > max_sat_per_kvb * result.vsize:
-                return [{**item, "allowed": False, "reject-reason": "max-fee-exceeded"}]
-            item.update(vsize=result.vsize, fees={"base": btc(result.fee_sat)})
-        else:
-            item["reject-reason"] = result.reject_reason
-        return [item]
+        raws = [_hex(item) for item in rawtxs]
+        results = self.chain.test_accept_package(list(raws))
+        replies: list[JsonObject] = []
+        for raw, result in zip(raws, results, strict=True):
+            if result is None:
+                tx = decode_tx(raw)
+                replies.append({"txid": b2lx(tx.GetTxid()), "wtxid": b2lx(tx.GetHash())})
+                continue
+            item: JsonObject = {"txid": result.txid, "wtxid": result.wtxid, "allowed": result.allowed}
+            if result.allowed and result.fee_sat is not None and result.vsize is not None:
+                if max_sat_per_kvb and result.fee_sat * 1000 > max_sat_per_kvb * result.vsize:
+                    item.update({"allowed": False, "reject-reason": "max-fee-exceeded"})
+                else:
+                    item.update(vsize=result.vsize, fees={"base": btc(result.fee_sat)})
+            else:
+                item["reject-reason"] = result.reject_reason
+            replies.append(item)
+        return replies
 
     def rpc_gettxout(self, txid: object, n: object, include_mempool: object = True) -> JsonObject | None:
         outpoint = OutPoint(_hash(txid, "txid"), _int(n, "n"))
