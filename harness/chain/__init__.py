@@ -4,6 +4,7 @@ The ChainBackend interface, EmbeddedChain (Bitcoin Core's kernel in-process), Bi
 over JSON-RPC), and the bitcoind-compatible RPC server that `boltcheck chain` runs.
 """
 
+from harness.chain.acceptance import TestAcceptResult
 from harness.chain.backend import (
     BlockEvent,
     ChainBackend,
@@ -14,7 +15,7 @@ from harness.chain.backend import (
     TxInfo,
     Utxo,
 )
-from harness.chain.embedded import EmbeddedChain, TestAcceptResult
+from harness.chain.embedded import EmbeddedChain
 from harness.chain.errors import (
     BlockRejected,
     ChainError,

@@ -44,6 +44,20 @@ class AcceptancePlan:
 
 
 @dataclass(frozen=True)
+class TestAcceptResult:
+    """testmempoolaccept's verdict on one transaction."""
+
+    __test__ = False  # not a pytest test class
+
+    txid: str
+    wtxid: str
+    allowed: bool
+    reject_reason: str | None
+    fee_sat: int | None
+    vsize: int | None
+
+
+@dataclass(frozen=True)
 class AcceptanceRules:
     min_relay_fee_sat_per_kvb: int = 1000
     incremental_relay_fee_sat_per_kvb: int = DEFAULT_INCREMENTAL_RELAY_FEE_SAT_PER_KVB

@@ -15,12 +15,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from bitcoin.core import CTransaction, b2lx
 
-from harness.chain.acceptance import AcceptancePlan, AcceptanceRules, decode_tx, evaluate
+from harness.chain.acceptance import AcceptancePlan, AcceptanceRules, TestAcceptResult, decode_tx, evaluate
 from harness.chain.address import script_for
 from harness.chain.backend import (
     BlockCallback,
@@ -51,21 +50,11 @@ from harness.chain.kernel import KernelChain
 from harness.chain.mempool import Mempool, MempoolEntry
 from harness.chain.notify import Accepted, Connected, Disconnected, HeightWaiters, Notification, Notifier
 from harness.chain.policy import COINBASE_MATURITY, Coin, NextBlock, PolicyViolation, dust_threshold_sat
-from harness.chain.store import ChainIndex, ChainTip, StoredBlock, TxLocation, stored_block
+from harness.chain.store import ChainIndex, ChainTip, StoredBlock, TxLocation, internal_hash, stored_block
 
 log = logging.getLogger(__name__)
 
 FAUCET_FEERATE_SAT_PER_KVB = 2000
-
-
-@dataclass(frozen=True)
-class TestAcceptResult:
-    txid: str
-    wtxid: str
-    allowed: bool
-    reject_reason: str | None
-    fee_sat: int | None
-    vsize: int | None
 
 
 class EmbeddedChain:
@@ -152,7 +141,7 @@ class EmbeddedChain:
 
     def block(self, block_hash: str) -> StoredBlock:
         with self._lock:
-            stored = self._index.blocks.get(_internal(block_hash))
+            stored = self._index.blocks.get(internal_hash(block_hash))
             if stored is None:
                 raise UnknownBlock(f"Block not found: {block_hash}")
             return stored
@@ -182,7 +171,7 @@ class EmbeddedChain:
 
     def is_invalidated(self, block_hash: str) -> bool:
         with self._lock:
-            return _internal(block_hash) in self._invalid
+            return internal_hash(block_hash) in self._invalid
 
     def get_tx(self, txid: str) -> TxInfo:
         with self._lock:
@@ -572,20 +561,8 @@ class EmbeddedChain:
         data); this rebuilds them from scratch, so a bug in the incremental path cannot hide.
         """
         with self._lock:
-            if self._kernel.height() != self._index.height:
-                raise IndexInconsistent(
-                    f"kernel height {self._kernel.height()} != index {self._index.height}"
-                )
-            replay = ChainIndex()
-            for height, block_hash in enumerate(self._index.active):
-                if self._kernel.hash_at(height) != block_hash:
-                    raise IndexInconsistent(f"active block at height {height} differs from the kernel's")
-                replay.blocks[block_hash] = self._index.blocks[block_hash]
-                replay.connect(self._index.blocks[block_hash])
-            if replay.utxos != self._index.utxos:
-                raise IndexInconsistent("UTXO set differs from a replay of the active chain")
-            if replay.txindex != self._index.txindex:
-                raise IndexInconsistent("tx index differs from a replay of the active chain")
+            kernel_hashes = [self._kernel.hash_at(h) for h in range(self._kernel.height() + 1)]
+            self._index.audit(kernel_hashes)
             for entry in self._mempool.entries():
                 for outpoint in entry.spends:
                     if outpoint not in self._index.utxos and self._mempool.output(outpoint) is None:
@@ -606,16 +583,6 @@ class EmbeddedChain:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def _internal(block_hash: str) -> bytes:
-    try:
-        raw = bytes.fromhex(block_hash)
-    except ValueError as exc:
-        raise UnknownBlock(f"block hash must be hex: {block_hash!r}") from exc
-    if len(raw) != 32:
-        raise UnknownBlock(f"block hash must be 32 bytes: {block_hash!r}")
-    return raw[::-1]
 
 
 def _event(block: StoredBlock) -> BlockEvent:

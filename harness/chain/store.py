@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from bitcoin.core import CBlock, CTransaction, b2lx
 
 from harness.chain.backend import OutPoint
+from harness.chain.errors import IndexInconsistent, UnknownBlock
 from harness.chain.mempool import outpoints_spent
 from harness.chain.policy import Coin
 
@@ -133,6 +134,19 @@ class ChainIndex:
         self.active.pop()
         return block
 
+    def audit(self, kernel_active: list[bytes]) -> None:
+        """Compare with the kernel's active chain and with a from-scratch replay; raise on a difference."""
+        if kernel_active != self.active:
+            raise IndexInconsistent(f"active chain differs from the kernel's ({len(kernel_active)} blocks)")
+        replay = ChainIndex()
+        for block_hash in self.active:
+            replay.blocks[block_hash] = self.blocks[block_hash]
+            replay.connect(self.blocks[block_hash])
+        if replay.utxos != self.utxos:
+            raise IndexInconsistent("UTXO set differs from a replay of the active chain")
+        if replay.txindex != self.txindex:
+            raise IndexInconsistent("tx index differs from a replay of the active chain")
+
     def chain_tips(self, invalid: set[bytes]) -> list[ChainTip]:
         """Every known block without a known child, as bitcoind's getchaintips reports them."""
         parents = {b.prev_hash for b in self.blocks.values()}
@@ -158,3 +172,14 @@ class ChainTip:
     height: int
     branch_len: int
     status: str  # "active", "valid-fork" or "invalid", as getchaintips names them
+
+
+def internal_hash(block_hash: str) -> bytes:
+    """A display-order block hash (hex) as the internal little-endian bytes."""
+    try:
+        raw = bytes.fromhex(block_hash)
+    except ValueError as exc:
+        raise UnknownBlock(f"block hash must be hex: {block_hash!r}") from exc
+    if len(raw) != 32:
+        raise UnknownBlock(f"block hash must be 32 bytes: {block_hash!r}")
+    return raw[::-1]
