@@ -11,16 +11,20 @@ import asyncio
 import hashlib
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness.chain.backend import ChainBackend
 from harness.drivers.base import DriverError, NodeAddress, NodeDriver, UnsupportedOperation
+from harness.drivers.capabilities import CAPABILITIES
 from harness.drivers.peer import ExpectationFailed, PeerSession
 from harness.drivers.registry import SCRIPTED, NodeSetup, create_driver, create_peer
 from harness.drivers.targets import TargetSpec
 from harness.paths import DataDirNotFound, project_root
 from harness.scenarios.model import Scenario, StepCall
+from harness.scenarios.needs import unmet_needs
 from harness.scenarios.results import ScenarioResult, Status, StepResult
 
 # Time a step gets beyond its own timeout_s, to report the step's own timeout rather than ours.
@@ -54,6 +58,29 @@ class RunSettings:
     chain: str = "embedded"
     launcher: str = "process"
     default_step_timeout_s: float = 30.0
+    #: interop scenarios: the implementation behind `${peer}` (default: the reference node)
+    peer: TargetSpec | None = None
+    #: the report column the result goes to (default: the target, e.g. "ldk"; pairs: "ldk->electrum")
+    label: str | None = None
+
+    @property
+    def peer_spec(self) -> TargetSpec:
+        return self.peer if self.peer is not None else TargetSpec("reference")
+
+    def implementation_of(self, scenario: Scenario) -> dict[str, str]:
+        """The implementation each node of `scenario` runs, placeholders resolved."""
+        resolved = {}
+        for spec in scenario.nodes.values():
+            if spec.is_target:
+                resolved[spec.name] = self.target.implementation
+            elif spec.is_peer:
+                resolved[spec.name] = self.peer_spec.implementation
+            else:
+                resolved[spec.name] = spec.implementation
+        return resolved
+
+    def result_label(self) -> str:
+        return self.label if self.label is not None else str(self.target)
 
 
 def scenario_seed(run_seed: int, scenario_name: str) -> int:
@@ -127,17 +154,21 @@ class _Context:
             raise HarnessError(f"no value {key!r} was set by an earlier step") from None
 
     async def start_nodes(self) -> None:
+        implementations = self.settings.implementation_of(self.scenario)
         for spec in self.scenario.nodes.values():
             implementation, defect = spec.implementation, None
             if spec.is_target:
                 implementation, defect = self.settings.target.implementation, self.settings.target.defect
+            elif spec.is_peer:
+                peer = self.settings.peer_spec
+                implementation, defect = peer.implementation, peer.defect
             setup = NodeSetup(
                 name=spec.name,
                 implementation=implementation,
                 private_key=node_private_key(self.scenario_seed, spec.name),
                 workdir=self.workdir / spec.name,
                 defect=defect,
-                options=spec.options,
+                options=_options_for_counterparts(spec.name, implementation, spec.options, implementations),
                 # Driven nodes share the scenario's chain (the reference node needs it for channels).
                 chain=self.chain if self._nodes_need_chain(implementation) else None,
             )
@@ -170,6 +201,28 @@ class _Context:
         return problems
 
 
+def _options_for_counterparts(
+    name: str, implementation: str, options: Mapping[str, Any], implementations: Mapping[str, str]
+) -> Mapping[str, Any]:
+    """A driven reference node whose scenario has an implementation requiring features of its peers
+    (Electrum 4.3.4 requires gossip_queries) offers them too, unless the scenario set its features."""
+    if implementation != "reference" or "features" in options:
+        return options
+    required = {
+        feature
+        for other, impl in implementations.items()
+        if other != name and impl in CAPABILITIES
+        for feature in CAPABILITIES[impl].required_peer_features
+    }
+    if not required:
+        return options
+    from reference_node.node import LIGHTNING_FEATURES
+    from reference_node.wire.features import Feature, Features
+
+    extra = Features.of(optional=[Feature[feature] for feature in sorted(required)])
+    return {**options, "features": (LIGHTNING_FEATURES | extra).to_bytes().hex()}
+
+
 async def _run_step(call: StepCall, ctx: _Context) -> tuple[Status, str]:
     own_limit = call.step.timeout()
     limit = own_limit + _STEP_GRACE_S if own_limit is not None else ctx.default_timeout_s
@@ -190,7 +243,25 @@ async def run_scenario(scenario: Scenario, settings: RunSettings) -> ScenarioRes
     """Run every step of `scenario` against `settings.target`; never raises for a node's misbehaviour."""
     started = time.monotonic()
     seed = scenario_seed(settings.seed, scenario.name)
-    workdir = settings.workdir / f"{scenario.name}-{seed:016x}"
+    label = settings.result_label()
+    pair = (str(settings.target), str(settings.peer_spec)) if scenario.is_interop else None
+    unmet = unmet_needs(scenario, settings.implementation_of(scenario))
+    if unmet:
+        # decided up front: the pair cannot run the scenario (a skip with the reason, not a failure)
+        reason = "; ".join(unmet)
+        return ScenarioResult(
+            scenario=scenario.name,
+            path=_display_path(scenario.path),
+            target=label,
+            seed=seed,
+            status=Status.SKIP,
+            reason=reason,
+            duration_s=time.monotonic() - started,
+            steps=tuple(_not_run(call, reason) for call in scenario.steps),
+            pair=pair,
+        )
+    # one folder per scenario and target (pair): a worker runs several pairs of one scenario in turn
+    workdir = settings.workdir / f"{scenario.name}-{_slug(label)}-{seed:016x}"
     ctx = _Context(scenario, settings, seed, workdir, random.Random(seed))
     results: list[StepResult] = []
     status, reason = Status.PASS, ""
@@ -223,7 +294,7 @@ async def run_scenario(scenario: Scenario, settings: RunSettings) -> ScenarioRes
     return ScenarioResult(
         scenario=scenario.name,
         path=_display_path(scenario.path),
-        target=str(settings.target),
+        target=label,
         seed=seed,
         status=status,
         reason=reason,
@@ -231,7 +302,12 @@ async def run_scenario(scenario: Scenario, settings: RunSettings) -> ScenarioRes
         steps=tuple(results),
         traces={name: tuple(peer.trace()) for name, peer in ctx.peers.items()},
         txids=tuple(ctx.txids),
+        pair=pair,
     )
+
+
+def _slug(label: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in label)
 
 
 def _display_path(path: Path) -> str:

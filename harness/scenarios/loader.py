@@ -19,7 +19,7 @@ from typing import Any
 
 from harness.drivers.registry import SCRIPTED, implementation_names
 from harness.requirements import Catalog
-from harness.scenarios.model import TARGET_PLACEHOLDER, NodeSpec, Scenario, StepCall
+from harness.scenarios.model import PLACEHOLDERS, NodeSpec, Scenario, StepCall
 from harness.scenarios.registry import step_class, step_names
 from harness.scenarios.source import LineDict, LineList, ScenarioSyntaxError, load_yaml_with_lines
 from harness.scenarios.step import FieldsMarker, HexMarker, NodeKind, NodeRef, Step
@@ -134,7 +134,7 @@ class _Loader:
                 raise self.fail(line, f"node {node_name!r} must be a mapping with an implementation")
             self.check_fields(spec, _NODE_FIELDS, ["implementation"], f"node {node_name!r}")
             implementation = spec["implementation"]
-            implementations = (SCRIPTED, TARGET_PLACEHOLDER, *implementation_names())
+            implementations = (SCRIPTED, *PLACEHOLDERS, *implementation_names())
             if implementation not in implementations:
                 raise self.fail(
                     spec.value_lines["implementation"],
@@ -148,6 +148,12 @@ class _Loader:
             if known is not None and isinstance(options, LineDict):
                 self.check_fields(options, known, (), f"options of node {node_name!r} ({implementation})")
             self.nodes[node_name] = NodeSpec(node_name, implementation, _plain(options), line)
+        peers = [node for node in self.nodes.values() if node.is_peer]
+        if peers and not any(node.is_target for node in self.nodes.values()):
+            raise self.fail(
+                peers[0].line,
+                "a node is ${peer} (the second implementation of an interop pair) but none is ${target}",
+            )
 
     def requirement_id(self, value: Any, line: int) -> str:
         if not isinstance(value, str):

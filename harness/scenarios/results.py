@@ -49,6 +49,9 @@ class ScenarioResult:
     steps: tuple[StepResult, ...]
     traces: Mapping[str, tuple[TraceEntry, ...]] = field(default_factory=dict)
     txids: tuple[str, ...] = ()
+    #: interop runs: the implementations of the pair (`${target}`, `${peer}`); `target` is then the
+    #: pair's label ("ldk->electrum") under `--impls`
+    pair: tuple[str, str] | None = None
 
     def failing_step(self) -> StepResult | None:
         return next((s for s in self.steps if s.status in (Status.FAIL, Status.ERROR)), None)
@@ -106,6 +109,7 @@ class ScenarioResult:
                 for node, entries in self.traces.items()
             },
             "txids": list(self.txids),
+            **({"pair": list(self.pair)} if self.pair is not None else {}),
         }
 
     @classmethod
@@ -145,4 +149,5 @@ class ScenarioResult:
                 for node, entries in data.get("traces", {}).items()
             },
             txids=tuple(data.get("txids", ())),
+            pair=(str(data["pair"][0]), str(data["pair"][1])) if data.get("pair") else None,
         )

@@ -1,0 +1,100 @@
+"""What each implementation's driver can do, declared up front (no node is started to find out).
+
+The interop matrix (`boltcheck run --impls A,B,...`) runs a scenario for a pair of implementations only
+when both can do what the scenario's steps ask of their node; otherwise the pair is a skip whose reason
+names the implementation and the missing capability ("electrum: no disconnect command"), decided before
+anything starts, never a failure. The declarations mirror what the drivers implement (a driver that
+lacks an operation raises UnsupportedOperation at run time; this table says so before the run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Capability(Enum):
+    """An operation a scenario step needs from a driven node; the value reads in a skip reason."""
+
+    CHANNEL_STATIC_REMOTEKEY = "static_remotekey channels"
+    CHANNEL_ANCHORS = "anchors channels"
+    DISCONNECT = "disconnect command"
+    FORCE_CLOSE = "force close"
+    KILL = "kill (SIGKILL)"
+    # the reference node's adversarial controls (DESIGN.md "Faults"): withhold preimages, broadcast a
+    # revoked commitment, drop or forge messages
+    FAULT_CONTROLS = "fault controls (withhold preimages, breach, drop or forge messages)"
+
+
+#: every channel type a scenario's `open_channel` can name, with the capability it needs (BOLT 2
+#: channel_type; BOLT 9 bits 12/13 option_static_remotekey, 22/23 option_anchors_zero_fee_htlc_tx)
+CHANNEL_TYPE_CAPABILITY: Mapping[str, Capability] = {
+    "static_remotekey": Capability.CHANNEL_STATIC_REMOTEKEY,
+    "anchors": Capability.CHANNEL_ANCHORS,
+}
+
+
+@dataclass(frozen=True)
+class DriverCapabilities:
+    """One implementation's declared capabilities, and the BOLT 9 features it insists on in its peers'
+    `init` (it closes the connection otherwise), so the harness can give its reference peers those."""
+
+    implementation: str
+    capabilities: frozenset[Capability]
+    required_peer_features: tuple[str, ...] = ()  # reference_node.wire.features.Feature names
+    notes: Mapping[Capability, str] = field(default_factory=dict)  # why a capability is missing
+
+    def lacks(self, capability: Capability) -> str | None:
+        """None when the implementation can do it, else the skip reason."""
+        if capability in self.capabilities:
+            return None
+        note = self.notes.get(capability)
+        return f"{self.implementation}: no {capability.value}" + (f" ({note})" if note else "")
+
+
+_ALL = frozenset(Capability)
+_COMMON = frozenset(
+    {
+        Capability.CHANNEL_STATIC_REMOTEKEY,
+        Capability.CHANNEL_ANCHORS,
+        Capability.DISCONNECT,
+        Capability.FORCE_CLOSE,
+    }
+)
+_FAULTS_NOTE = "the fault controls exist only in the reference node"
+
+CAPABILITIES: Mapping[str, DriverCapabilities] = {
+    "reference": DriverCapabilities("reference", _ALL),
+    "ldk": DriverCapabilities(
+        "ldk",
+        _COMMON | {Capability.KILL},
+        notes={Capability.FAULT_CONTROLS: _FAULTS_NOTE},
+    ),
+    "electrum": DriverCapabilities(
+        "electrum",
+        frozenset({Capability.CHANNEL_STATIC_REMOTEKEY, Capability.FORCE_CLOSE, Capability.KILL}),
+        # lnworker.LNWALLET_FEATURES: Electrum 4.3.4 requires gossip_queries of every peer
+        required_peer_features=("gossip_queries",),
+        notes={
+            Capability.CHANNEL_ANCHORS: "Electrum 4.3.4 opens and accepts static_remotekey channels only",
+            Capability.DISCONNECT: "Electrum 4.3.4 has no command to drop one peer",
+            Capability.FAULT_CONTROLS: _FAULTS_NOTE,
+        },
+    ),
+    "cln": DriverCapabilities("cln", _COMMON, notes={Capability.FAULT_CONTROLS: _FAULTS_NOTE}),
+    "lnd": DriverCapabilities("lnd", _COMMON, notes={Capability.FAULT_CONTROLS: _FAULTS_NOTE}),
+}
+
+
+class UnknownImplementation(KeyError):
+    """No capability declaration for an implementation (add one to CAPABILITIES with its driver)."""
+
+
+def capabilities_of(implementation: str) -> DriverCapabilities:
+    try:
+        return CAPABILITIES[implementation]
+    except KeyError:
+        raise UnknownImplementation(
+            f"no capability declaration for {implementation!r} (harness/drivers/capabilities.py)"
+        ) from None

@@ -1,0 +1,97 @@
+"""What a scenario asks of each of its driven nodes, read from its steps, and whether a given assignment
+of implementations to nodes can do it (the interop matrix's up-front skip decision).
+
+A step's needs come from its name and arguments: `open_channel` needs the channel type on both ends,
+`disconnect_nodes` a disconnect command on `node`, `force_close` a force close, and the steps that use
+the reference node's fault controls (withhold preimages, breach, drop or forge messages) need those.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from harness.drivers.capabilities import (
+    CAPABILITIES,
+    CHANNEL_TYPE_CAPABILITY,
+    Capability,
+)
+from harness.scenarios.model import Scenario, StepCall
+
+# Steps acting on a node beyond the NodeDriver interface, through the reference node's controls
+# (harness/scenarios/steps/onchain.py and channels.py: they call `reference_node(...)`).
+_FAULT_STEPS = frozenset(
+    {
+        "hold_preimages",
+        "release_preimages",
+        "release_held_htlcs",
+        "breach",
+        "drop_messages",
+        "wait_dropped",
+        "corrupt_next_commitment_signed",
+        "send_channel_message",
+        "send_raw_from",
+        "expect_closed_onchain",
+    }
+)
+_NODE_STEPS: Mapping[str, Capability] = {
+    "disconnect_nodes": Capability.DISCONNECT,
+    "force_close": Capability.FORCE_CLOSE,
+    "kill": Capability.KILL,
+}
+
+
+@dataclass(frozen=True)
+class Need:
+    """`node` must have `capability`, because of the step at `step_index` (line `line`)."""
+
+    node: str
+    capability: Capability
+    step_index: int
+    line: int
+
+
+def _step_needs(call: StepCall) -> Iterator[Need]:
+    step, name = call.step, call.name
+    if name == "open_channel":
+        channel_type = getattr(step, "channel_type", None)
+        value = getattr(channel_type, "value", channel_type)
+        capability = CHANNEL_TYPE_CAPABILITY.get(str(value))
+        if capability is not None:
+            for node in (str(getattr(step, "opener", "")), str(getattr(step, "to", ""))):
+                yield Need(node, capability, call.index, call.line)
+        return
+    node = getattr(step, "node", None)
+    if not isinstance(node, str):
+        return
+    if name in _NODE_STEPS:
+        yield Need(node, _NODE_STEPS[name], call.index, call.line)
+    elif name in _FAULT_STEPS:
+        yield Need(node, Capability.FAULT_CONTROLS, call.index, call.line)
+
+
+def scenario_needs(scenario: Scenario) -> tuple[Need, ...]:
+    """Every (node, capability) the scenario's steps need, in step order, without repeats."""
+    seen: set[tuple[str, Capability]] = set()
+    needs = []
+    for call in scenario.steps:
+        for need in _step_needs(call):
+            if (need.node, need.capability) not in seen:
+                seen.add((need.node, need.capability))
+                needs.append(need)
+    return tuple(needs)
+
+
+def unmet_needs(scenario: Scenario, implementations: Mapping[str, str]) -> list[str]:
+    """Skip reasons (one per implementation and capability, e.g. "electrum: no disconnect command"),
+    given the implementation each node of the scenario runs; empty when every need is met. Nodes of an
+    implementation without a declaration are left to their driver (UnsupportedOperation at run time)."""
+    reasons: list[str] = []
+    for need in scenario_needs(scenario):
+        declared = CAPABILITIES.get(implementations.get(need.node, ""))
+        if declared is None:
+            continue
+        reason = declared.lacks(need.capability)
+        if reason is not None and reason not in reasons:
+            reasons.append(reason)
+    return reasons
