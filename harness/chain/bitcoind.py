@@ -225,15 +225,18 @@ class BitcoindChain:
         while fork >= 0 and fork in known and self.client.call("getblockhash", fork) != known[fork]:
             fork -= 1
         for h in sorted((h for h in known if h > fork), reverse=True):
-            event = BlockEvent(known.pop(h), h, (), ())
-            self._notifier.disconnects.emit(event)
+            # bitcoind still serves a block it disconnected, so the event carries its transactions.
+            self._notifier.disconnects.emit(self._block_event(known.pop(h), h))
         for h in range(fork + 1, height + 1):
             block_hash = str(self.client.call("getblockhash", h))
-            block = self.client.call("getblock", block_hash, 2)
-            txs = tuple(bytes.fromhex(t["hex"]) for t in block["tx"])
-            txids = tuple(str(t["txid"]) for t in block["tx"])
             known[h] = block_hash
-            self._notifier.blocks.emit(BlockEvent(block_hash, h, txs, txids))
+            self._notifier.blocks.emit(self._block_event(block_hash, h))
+
+    def _block_event(self, block_hash: str, height: int) -> BlockEvent:
+        block = self.client.call("getblock", block_hash, 2)
+        txs = tuple(bytes.fromhex(t["hex"]) for t in block["tx"])
+        txids = tuple(str(t["txid"]) for t in block["tx"])
+        return BlockEvent(block_hash, height, txs, txids)
 
     def _diff_mempool(self, previous: set[str]) -> set[str]:
         current = set(self.mempool())
