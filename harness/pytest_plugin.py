@@ -7,6 +7,13 @@ each scenario then runs once per target, and the reports show them side by side)
 --boltcheck-report DIR (write report.json, junit.xml, report.md, report.html there), --boltcheck-seed N
 (default: random, recorded), --boltcheck-chain, --boltcheck-launcher.
 
+The interop matrix: --boltcheck-impls A,B,C runs every interop scenario (one with a `${peer}` node) once
+per ordered pair (A, B) of different implementations, `${target}` being A and `${peer}` B (items
+`interop_open_pay_close[ldk->electrum]`; --boltcheck-same-impl-pairs adds (A, A) for every A but the
+reference), and every other scenario once per implementation. A pair that cannot run a scenario is a skip
+with the reason, decided before anything starts (harness/scenarios/needs.py). Without --boltcheck-impls an
+interop scenario runs the target against the reference node.
+
 Under pytest-xdist each worker runs its scenarios with its own temp dirs, ports (nodes bind port 0)
 and chains (one per scenario); the controller passes every worker the same seed, gathers the results
 each item attaches to its report, and writes the reports once at the end.
@@ -47,6 +54,31 @@ from harness.scenarios import (
 _RESULT_PROPERTY = "boltcheck_result"
 
 
+@dataclass(frozen=True)
+class Pairing:
+    """What one item runs: the target, and for interop scenarios the peer; `label` is its report column."""
+
+    target: TargetSpec
+    peer: TargetSpec | None
+    label: str
+
+
+def pair_label(target: TargetSpec, peer: TargetSpec) -> str:
+    return f"{target}->{peer}"
+
+
+def interop_pairs(impls: tuple[TargetSpec, ...], same_impl: bool = False) -> list[Pairing]:
+    """Ordered pairs (A, B), A != B, in the order given; with `same_impl` also (A, A) for each A but the
+    reference (reference against reference is the default suite's business)."""
+    pairs = []
+    for a in impls:
+        for b in impls:
+            if a == b and (not same_impl or a.implementation == "reference"):
+                continue
+            pairs.append(Pairing(a, b, pair_label(a, b)))
+    return pairs
+
+
 @dataclass
 class BoltcheckState:
     targets: tuple[TargetSpec, ...]
@@ -58,6 +90,22 @@ class BoltcheckState:
     started: float
     results: list[ScenarioResult] = field(default_factory=list)
     workers: int = 1
+    impls: tuple[TargetSpec, ...] = ()  # --boltcheck-impls: the interop matrix's implementations
+    same_impl_pairs: bool = False
+
+    def pairings(self, scenario: Scenario) -> list[Pairing]:
+        """The items a scenario expands to."""
+        if self.impls and scenario.is_interop:
+            return interop_pairs(self.impls, self.same_impl_pairs)
+        targets = self.impls or self.targets
+        return [Pairing(t, None, str(t)) for t in targets]
+
+    def labels(self) -> list[str]:
+        """Report columns in a stable order: implementations, then pairs."""
+        if not self.impls:
+            return [str(t) for t in self.targets]
+        pairs = interop_pairs(self.impls, self.same_impl_pairs)
+        return [str(t) for t in self.impls] + [p.label for p in pairs]
 
     # Loaded on first use: the plugin is active in every pytest run of the project, scenarios or not.
     @functools.cached_property
@@ -76,6 +124,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("boltcheck", "boltcheck scenarios (suites/*.yaml)")
     group.addoption(
         "--boltcheck-target", default="reference", help="implementation(s) under test, comma-separated"
+    )
+    group.addoption(
+        "--boltcheck-impls",
+        default=None,
+        help="interop matrix: implementations, comma-separated; interop scenarios run per ordered pair",
+    )
+    group.addoption(
+        "--boltcheck-same-impl-pairs",
+        action="store_true",
+        default=False,
+        help="with --boltcheck-impls: also pair each implementation (but the reference) with itself",
     )
     group.addoption(
         "--boltcheck-report", default=None, type=Path, help="write the four reports to this folder"
@@ -100,6 +159,8 @@ def _launch_setting(config: pytest.Config, option: str, variable: str, default: 
 def pytest_configure(config: pytest.Config) -> None:
     try:
         targets = tuple(TargetSpec.parse(t) for t in config.getoption("--boltcheck-target").split(","))
+        impls_option = config.getoption("--boltcheck-impls")
+        impls = tuple(TargetSpec.parse(t) for t in impls_option.split(",")) if impls_option else ()
     except TargetSpecError as exc:
         raise pytest.UsageError(str(exc)) from exc
     worker_input = _worker_input(config)
@@ -119,6 +180,8 @@ def pytest_configure(config: pytest.Config) -> None:
         started_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         started=time.monotonic(),
         workers=numprocesses if isinstance(numprocesses, int) and numprocesses > 0 else 1,
+        impls=tuple(dict.fromkeys(impls)),
+        same_impl_pairs=bool(config.getoption("--boltcheck-same-impl-pairs")),
     )
     config.pluginmanager.register(ResultGatherer(config.stash[STATE_KEY]), "boltcheck-results")
     if _worker_input(config) is None and _launch_options_given(config):
@@ -141,6 +204,9 @@ def pytest_configure_node(node: Any) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str:
     state = config.stash[STATE_KEY]
+    if state.impls:
+        impls = ", ".join(str(t) for t in state.impls)
+        return f"boltcheck: interop matrix of {impls}, seed {state.seed}, chain {state.chain}"
     targets = ", ".join(str(t) for t in state.targets)
     return f"boltcheck: target {targets}, seed {state.seed}, chain {state.chain}"
 
@@ -165,9 +231,11 @@ class ScenarioFile(pytest.File):
             scenario = load_scenario(self.path, state.catalog)
         except ScenarioError as exc:
             raise self.CollectError(str(exc)) from exc
-        for target in state.targets:
-            name = scenario.name if len(state.targets) == 1 else f"{scenario.name}[{target}]"
-            yield ScenarioItem.from_parent(self, name=name, scenario=scenario, target=target)
+        pairings = state.pairings(scenario)
+        for pairing in pairings:
+            bare = len(pairings) == 1 and not state.impls
+            name = scenario.name if bare else f"{scenario.name}[{pairing.label}]"
+            yield ScenarioItem.from_parent(self, name=name, scenario=scenario, pairing=pairing)
 
 
 class ScenarioFailed(AssertionError):
@@ -177,10 +245,11 @@ class ScenarioFailed(AssertionError):
 
 
 class ScenarioItem(pytest.Item):
-    def __init__(self, *, scenario: Scenario, target: TargetSpec, **kwargs: Any) -> None:
+    def __init__(self, *, scenario: Scenario, pairing: Pairing, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.scenario = scenario
-        self.target = target
+        self.pairing = pairing
+        self.target = pairing.target
         for tag in scenario.tags:
             self.extra_keyword_matches.add(tag)
 
@@ -192,6 +261,8 @@ class ScenarioItem(pytest.Item):
             workdir=state.workdir,
             chain=state.chain,
             launcher=state.launcher,
+            peer=self.pairing.peer,
+            label=self.pairing.label,
         )
         result = asyncio.run(run_scenario(self.scenario, settings))
         self.user_properties.append((_RESULT_PROPERTY, json.dumps(result.to_json())))
@@ -209,7 +280,15 @@ class ScenarioItem(pytest.Item):
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, 0, f"scenario {self.scenario.name} [{self.target}]"
+        return self.path, 0, f"scenario {self.scenario.name} [{self.pairing.label}]"
+
+
+def _report_targets(state: BoltcheckState) -> tuple[str, ...]:
+    """The report's columns: the configured ones that have results (all when nothing ran), then any
+    other label a result carries."""
+    seen = {r.target for r in state.results}
+    configured = [label for label in state.labels() if label in seen] or state.labels()
+    return tuple(dict.fromkeys([*configured, *sorted(seen)]))
 
 
 class ResultGatherer:
@@ -234,7 +313,7 @@ class ResultGatherer:
             return
         info = RunInfo(
             run_seed=state.seed,
-            targets=tuple(str(t) for t in state.targets),
+            targets=_report_targets(state),
             started_at=state.started_at,
             duration_s=time.monotonic() - state.started,
             chain=state.chain,

@@ -2,6 +2,10 @@
 
 With no arguments: every scenario in suites/, reference node against reference node, embedded chain,
 reports in ./boltcheck-report/. Exit code 0 only if nothing failed.
+
+`--impls A,B,C` is the interop matrix: each interop scenario (suites/interop/) runs for every ordered
+pair of the implementations that can run it (the others are skips with the reason), and the reports
+show a scenario x pair matrix.
 """
 
 from __future__ import annotations
@@ -31,6 +35,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--target",
         default="reference",
         help="reference | reference:defect=NAME | cln | lnd (comma-separated: several)",
+    )
+    parser.add_argument(
+        "--impls",
+        default=None,
+        help="interop matrix: implementations (e.g. reference,ldk,electrum); interop scenarios run per pair",
+    )
+    parser.add_argument(
+        "--same-impl-pairs",
+        action="store_true",
+        help="with --impls: also run each implementation (but the reference) against itself",
     )
     parser.add_argument("--chain", default=None, choices=CHAINS, help="default: embedded")
     parser.add_argument("--launcher", default=None, choices=LAUNCHERS, help="for cln/lnd; default: process")
@@ -65,6 +79,10 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
     if not _plugin_installed():
         argv += ["-p", "harness.pytest_plugin"]
     argv += [f"--boltcheck-target={args.target}", f"--boltcheck-report={args.report}"]
+    if getattr(args, "impls", None):
+        argv.append(f"--boltcheck-impls={args.impls}")
+        if getattr(args, "same_impl_pairs", False):
+            argv.append("--boltcheck-same-impl-pairs")
     if args.chain is not None:
         argv.append(f"--boltcheck-chain={args.chain}")
     if args.launcher is not None:
@@ -100,7 +118,7 @@ def _summary(report_dir: Path) -> str:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        for target in args.target.split(","):
+        for target in [*args.target.split(","), *(args.impls.split(",") if args.impls else [])]:
             TargetSpec.parse(target)
         argv = pytest_arguments(args)
     except (TargetSpecError, SuiteNotFound) as exc:

@@ -58,8 +58,8 @@ def _step_needs(call: StepCall) -> Iterator[Need]:
         value = getattr(channel_type, "value", channel_type)
         capability = CHANNEL_TYPE_CAPABILITY.get(str(value))
         if capability is not None:
-            for node in (str(getattr(step, "opener", "")), str(getattr(step, "to", ""))):
-                yield Need(node, capability, call.index, call.line)
+            for end in (str(getattr(step, "opener", "")), str(getattr(step, "to", ""))):
+                yield Need(end, capability, call.index, call.line)
         return
     node = getattr(step, "node", None)
     if not isinstance(node, str):
