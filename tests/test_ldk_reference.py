@@ -150,6 +150,10 @@ def test_the_registry_makes_an_ldk_driver_on_the_scenario_chain(chain: EmbeddedC
             await driver.restart()
             chain.mine(1)
             assert await driver.sync() == chain.height()
+            await driver.stop()  # a scenario's stop step, then start: the chain is served again
+            await driver.start()
+            chain.mine(1)
+            assert await driver.sync() == chain.height()
         finally:
             await driver.stop()
 

@@ -19,7 +19,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -163,8 +163,8 @@ class LdkDriver(NodeDriver):
         self.events: list[dict[str, Any]] = []
         self._ready: dict[str, Any] = {}
         self._stderr_path = config.data_dir / "node.stderr"
-        self._rpc_server: ChainRpcServer | None = None  # serves the scenario's EmbeddedChain, if any
-        self._rpc_serving = False
+        self._serve_chain: EmbeddedChain | None = None  # the scenario's chain, served to the node over RPC
+        self._rpc_server: ChainRpcServer | None = None  # open from start() to stop()
 
     @classmethod
     def from_setup(cls, setup: NodeSetup) -> LdkDriver:
@@ -183,11 +183,9 @@ class LdkDriver(NodeDriver):
             return cls(setup.name, LdkConfig(data_dir, chain, seed, anchors))
         if isinstance(setup.chain, EmbeddedChain):
             password = hashlib.sha256(b"boltcheck-ldk-rpc/" + setup.private_key).hexdigest()
-            server = ChainRpcServer(setup.chain, user="ldk", password=password)
-            driver = cls(
-                setup.name, LdkConfig(data_dir, LdkChainRpc(server.url, "ldk", password), seed, anchors)
-            )
-            driver._rpc_server = server
+            # the URL is set when start() opens the RPC server (a new one after each stop())
+            driver = cls(setup.name, LdkConfig(data_dir, LdkChainRpc("", "ldk", password), seed, anchors))
+            driver._serve_chain = setup.chain
             return driver
         raise UnsupportedOperation(
             f"ldk ({setup.name})", "start", "no chain for the LDK node (an EmbeddedChain or rpc_url options)"
@@ -199,9 +197,11 @@ class LdkDriver(NodeDriver):
         if missing is not None:
             raise LdkNotInstalled(f"ldk ({self.name})", "start", missing)
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
-        if self._rpc_server is not None and not self._rpc_serving:
+        if self._serve_chain is not None and self._rpc_server is None:
+            rpc = self.config.chain
+            self._rpc_server = ChainRpcServer(self._serve_chain, user=rpc.user, password=rpc.password)
             self._rpc_server.start()
-            self._rpc_serving = True
+            self.config = replace(self.config, chain=replace(rpc, url=self._rpc_server.url))
         args = [
             "node",
             str(NODE_SCRIPT),
@@ -315,9 +315,9 @@ class LdkDriver(NodeDriver):
 
     async def stop(self) -> None:
         await self._stop_process()
-        if self._rpc_server is not None and self._rpc_serving:
+        if self._rpc_server is not None:
             self._rpc_server.close()
-            self._rpc_serving = False
+            self._rpc_server = None
 
     async def restart(self) -> None:
         """The node process only: the chain RPC (if this driver serves it) keeps its port."""

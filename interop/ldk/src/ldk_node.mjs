@@ -514,7 +514,12 @@ export class LdkNode {
         this.schedule();
       });
     } else if (event instanceof ldk.Event_SpendableOutputs) {
-      for (const descriptor of event.outputs) this.pendingSweeps.push(descriptor.write());
+      // A StaticOutput already paying our wallet script (e.g. a justice claim) is a wallet coin: the
+      // wallet sees it in its block; sweeping it again would only burn a fee.
+      for (const descriptor of event.outputs) {
+        const ours = descriptor instanceof ldk.SpendableOutputDescriptor_StaticOutput && toHex(descriptor.output.script_pubkey) === this.wallet.scriptHex;
+        if (!ours) this.pendingSweeps.push(descriptor.write());
+      }
       this.store.writeJson("sweeps.json", this.pendingSweeps.map((b) => toHex(b)));
       this.emit({ event: "spendable_outputs", count: event.outputs.length });
       this.retrySweeps();
