@@ -439,7 +439,16 @@ class ChainRpc:
         del result["hex"]
         return result
 
-    # ----- node
+    def rpc_getdifficulty(self) -> float:
+        return difficulty(REGTEST_NBITS)
+
+    # ----- node (a chain with no peers)
+    def rpc_getpeerinfo(self) -> list[JsonObject]:
+        return []
+
+    def rpc_getconnectioncount(self) -> int:
+        return 0
+
     def rpc_echo(self, *args: object) -> list[object]:
         return list(args)
 

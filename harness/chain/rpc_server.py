@@ -161,6 +161,7 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    timeout = 60  # seconds an idle keep-alive connection may hold its thread
     server_version = "boltcheck-chain"
 
     def log_message(self, format: str, *args: Any) -> None:
