@@ -20,8 +20,10 @@ a real chain.
 
 Cases that cannot run (reported as skips with the reason): tx_invalid cases whose failure needs a script flag
 libbitcoinkernel does not expose (it exposes only the consensus flags P2SH, DERSIG, NULLDUMMY,
-CHECKLOCKTIMEVERIFY, CHECKSEQUENCEVERIFY, WITNESS, TAPROOT): 12 need CONST_SCRIPTCODE and 2 need
-DISCOURAGE_UPGRADABLE_WITNESS_PROGRAM (both policy-only flags in Bitcoin Core). All 121 tx_valid cases run.
+CHECKLOCKTIMEVERIFY, CHECKSEQUENCEVERIFY, WITNESS, TAPROOT): 12 need CONST_SCRIPTCODE (tx_invalid entries
+181-184, 186, 188, 190, 192, 194, 195, 197, 199, numbered by position in the file) and 2 need
+DISCOURAGE_UPGRADABLE_WITNESS_PROGRAM (entries 131, 157); both are policy-only flags in Bitcoin Core.
+All 121 tx_valid cases and the other 79 tx_invalid cases run.
 """
 
 from __future__ import annotations
