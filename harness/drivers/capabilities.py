@@ -24,7 +24,7 @@ class Capability(Enum):
     KILL = "kill (SIGKILL)"
     # the reference node's adversarial controls (DESIGN.md "Faults"): withhold preimages, broadcast a
     # revoked commitment, drop or forge messages
-    FAULT_CONTROLS = "fault controls (withhold preimages, breach, drop or forge messages)"
+    FAULT_CONTROLS = "fault controls"
 
 
 #: every channel type a scenario's `open_channel` can name, with the capability it needs (BOLT 2
@@ -62,7 +62,7 @@ _COMMON = frozenset(
         Capability.FORCE_CLOSE,
     }
 )
-_FAULTS_NOTE = "the fault controls exist only in the reference node"
+_FAULTS_NOTE = "withhold preimages, breach, drop or forge messages: the reference node's alone"
 
 CAPABILITIES: Mapping[str, DriverCapabilities] = {
     "reference": DriverCapabilities("reference", _ALL),

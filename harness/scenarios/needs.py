@@ -32,6 +32,8 @@ _FAULT_STEPS = frozenset(
         "send_channel_message",
         "send_raw_from",
         "expect_closed_onchain",
+        "wait_htlcs_committed",
+        "settle_held_expect_no_revocation",
     }
 )
 _NODE_STEPS: Mapping[str, Capability] = {
