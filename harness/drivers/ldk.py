@@ -170,9 +170,13 @@ class LdkDriver(NodeDriver):
     def from_setup(cls, setup: NodeSetup) -> LdkDriver:
         """Chain: node options `rpc_url`, `rpc_user`, `rpc_password`, or the scenario's EmbeddedChain
         (`setup.chain`), which the driver serves over RPC on 127.0.0.1 while the node runs.
-        Option `anchors` (bool): the default type of channels this node opens."""
+        Option `anchors` (bool): the default type of channels this node opens. Option
+        `max_dust_htlc_exposure_msat` (int): LdkConfig's fixed dust-exposure limit (the interop matrix
+        sets it when the peer is Electrum, see harness/drivers/capabilities.py)."""
         seed = hashlib.sha256(b"boltcheck-ldk-seed/" + setup.private_key).digest()
         anchors = bool(setup.options.get("anchors", False))
+        dust = setup.options.get("max_dust_htlc_exposure_msat")
+        max_dust_msat = int(dust) if dust is not None else None
         data_dir = setup.workdir / f"ldk-{setup.name}"
         if "rpc_url" in setup.options:
             chain = LdkChainRpc(
@@ -180,11 +184,16 @@ class LdkDriver(NodeDriver):
                 str(setup.options.get("rpc_user", "")),
                 str(setup.options.get("rpc_password", "")),
             )
-            return cls(setup.name, LdkConfig(data_dir, chain, seed, anchors))
+            return cls(
+                setup.name,
+                LdkConfig(data_dir, chain, seed, anchors, max_dust_htlc_exposure_msat=max_dust_msat),
+            )
         if isinstance(setup.chain, EmbeddedChain):
             password = hashlib.sha256(b"boltcheck-ldk-rpc/" + setup.private_key).hexdigest()
             # the URL is set when start() opens the RPC server (a new one after each stop())
-            driver = cls(setup.name, LdkConfig(data_dir, LdkChainRpc("", "ldk", password), seed, anchors))
+            rpc = LdkChainRpc("", "ldk", password)
+            config = LdkConfig(data_dir, rpc, seed, anchors, max_dust_htlc_exposure_msat=max_dust_msat)
+            driver = cls(setup.name, config)
             driver._serve_chain = setup.chain
             return driver
         raise UnsupportedOperation(
