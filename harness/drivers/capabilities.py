@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 
 class Capability(Enum):
@@ -43,6 +44,8 @@ class DriverCapabilities:
     implementation: str
     capabilities: frozenset[Capability]
     required_peer_features: tuple[str, ...] = ()  # reference_node.wire.features.Feature names
+    #: options a node of another implementation (key) gets when it meets this one in a scenario
+    counterpart_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     notes: Mapping[Capability, str] = field(default_factory=dict)  # why a capability is missing
 
     def lacks(self, capability: Capability) -> str | None:
@@ -76,6 +79,10 @@ CAPABILITIES: Mapping[str, DriverCapabilities] = {
         frozenset({Capability.CHANNEL_STATIC_REMOTEKEY, Capability.FORCE_CLOSE, Capability.KILL}),
         # lnworker.LNWALLET_FEATURES: Electrum 4.3.4 requires gossip_queries of every peer
         required_peer_features=("gossip_queries",),
+        # Electrum 4.3.4 on regtest sends update_fee at 45000 sat/kw (its hard-coded regtest feerate). LDK's
+        # default dust-exposure limit (a multiple of its own 253 sat/kw estimate) then fails every HTLC with
+        # temporary_channel_failure, which BOLT 2 allows; a fixed limit lets the pair exchange payments.
+        counterpart_options={"ldk": {"max_dust_htlc_exposure_msat": 1_000_000_000}},
         notes={
             Capability.CHANNEL_ANCHORS: "Electrum 4.3.4 opens and accepts static_remotekey channels only",
             Capability.DISCONNECT: "Electrum 4.3.4 has no command to drop one peer",

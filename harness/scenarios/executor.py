@@ -204,23 +204,25 @@ class _Context:
 def _options_for_counterparts(
     name: str, implementation: str, options: Mapping[str, Any], implementations: Mapping[str, str]
 ) -> Mapping[str, Any]:
-    """A driven reference node whose scenario has an implementation requiring features of its peers
-    (Electrum 4.3.4 requires gossip_queries) offers them too, unless the scenario set its features."""
-    if implementation != "reference" or "features" in options:
-        return options
-    required = {
-        feature
+    """Options a node gets from the other implementations of its scenario (their `counterpart_options`,
+    harness/drivers/capabilities.py); a driven reference node also offers the features they require of
+    their peers (Electrum 4.3.4: gossip_queries). What the scenario sets itself always wins."""
+    others = [
+        CAPABILITIES[impl]
         for other, impl in implementations.items()
         if other != name and impl in CAPABILITIES
-        for feature in CAPABILITIES[impl].required_peer_features
-    }
-    if not required:
-        return options
-    from reference_node.node import LIGHTNING_FEATURES
-    from reference_node.wire.features import Feature, Features
+    ]
+    merged: dict[str, Any] = {}
+    for declared in others:
+        merged.update(declared.counterpart_options.get(implementation, {}))
+    required = {feature for declared in others for feature in declared.required_peer_features}
+    if implementation == "reference" and required:
+        from reference_node.node import LIGHTNING_FEATURES
+        from reference_node.wire.features import Feature, Features
 
-    extra = Features.of(optional=[Feature[feature] for feature in sorted(required)])
-    return {**options, "features": (LIGHTNING_FEATURES | extra).to_bytes().hex()}
+        extra = Features.of(optional=[Feature[feature] for feature in sorted(required)])
+        merged["features"] = (LIGHTNING_FEATURES | extra).to_bytes().hex()
+    return {**merged, **options}
 
 
 async def _run_step(call: StepCall, ctx: _Context) -> tuple[Status, str]:
