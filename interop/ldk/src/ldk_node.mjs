@@ -339,6 +339,7 @@ export class LdkNode {
     const hex = toHex(tx);
     this.rpc.call("sendrawtransaction", hex).then(
       (txid) => {
+        this.wallet.recordOwnSpend(tx);
         this.pendingSweeps = [];
         this.store.writeJson("sweeps.json", []);
         this.emit({ event: "sweep", txid });

@@ -102,19 +102,19 @@ export class Wallet {
     return this.spend(coins.map((c) => this.descriptorOf(c)), outputs, feeratePerKw, "funding");
   }
 
-  /** Sweep LDK's SpendableOutputs to our destination script. */
+  /** Sweep LDK's SpendableOutputs to our destination script (recorded once the chain accepts it). */
   sweep(descriptors, feeratePerKw) {
-    return this.spend(descriptors, [], feeratePerKw, "sweep");
+    return this.spend(descriptors, [], feeratePerKw, "sweep", false);
   }
 
-  spend(descriptors, outputs, feeratePerKw, what) {
+  spend(descriptors, outputs, feeratePerKw, what, record = true) {
     const result = this.keysManager
       .as_OutputSpender()
       .spend_spendable_outputs(descriptors, outputs, this.script, feeratePerKw, ldk.Option_u32Z.constructor_none());
     if (!(result instanceof ldk.Result_TransactionNoneZ_OK)) {
       throw new WalletError(`${what}: KeysManager could not build the transaction (insufficient funds or not yet spendable)`);
     }
-    this.recordOwnSpend(result.res);
+    if (record) this.recordOwnSpend(result.res);
     return result.res;
   }
 
