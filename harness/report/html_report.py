@@ -91,6 +91,38 @@ def _matrix(report: RunReport) -> str:
     )
 
 
+def _interop_matrix(report: RunReport) -> str:
+    """The scenario x pair matrix (interop runs): each cell's status, with why it skipped or failed."""
+    matrix = report.interop_matrix()
+    if matrix is None:
+        return ""
+    head = "".join(f"<th>{escape(c)}</th>" for c in matrix.columns)
+    rows = []
+    for scenario, cells in matrix.rows:
+        tds = []
+        for column in matrix.columns:
+            cell = cells.get(column)
+            if cell is None:
+                tds.append("<td></td>")
+                continue
+            anchor = f"#scenario-{escape(scenario)}-{escape(column)}"
+            label = f'<a href="{anchor}">{cell.status.value}</a>'
+            if cell.status is Status.PASS:
+                body = f"{label} ({cell.duration_s:.0f}s)"
+            else:
+                requirements = "".join(f"<li><code>{escape(r)}</code></li>" for r in cell.requirements)
+                body = (
+                    f"<details><summary>{label}</summary>{escape(cell.why)}"
+                    f"{f'<ul>{requirements}</ul>' if requirements else ''}</details>"
+                )
+            tds.append(f'<td class="st-{cell.status.value}">{body}</td>')
+        rows.append(f"<tr><td><code>{escape(scenario)}</code></td>{''.join(tds)}</tr>")
+    return (
+        '<h2>Interop matrix</h2><table id="interop"><thead><tr><th>scenario</th>'
+        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
 def _elide(entries: list[TraceEntry]) -> list[TraceEntry]:
     """Long traces (thousands of pings) keep their head and tail; the report.json has them whole."""
     if len(entries) <= _CHART_HEAD + _CHART_TAIL + 1:
@@ -174,7 +206,7 @@ def report_to_html(report: RunReport) -> str:
         f"<h1>boltcheck: {verdict}</h1><p>seed {info.run_seed}, chain {escape(info.chain)}, spec "
         f"<code>{escape(info.spec_commit)}</code>, started {escape(info.started_at)}, "
         f"{info.duration_s:.1f}s</p>"
-        f"<ul>{totals}</ul><h2>Requirements by implementation</h2>"
+        f"<ul>{totals}</ul>{_interop_matrix(report)}<h2>Requirements by implementation</h2>"
         f'<div id="filters">{_options("f-bolt", "BOLT", bolts)}{_options("f-level", "level", levels)}'
         f'{_options("f-status", "status", statuses)}<label>text <input id="f-text" type="search" '
         'placeholder="id, section or words"></label> '

@@ -19,6 +19,32 @@ def _trace_tail(scenario: ScenarioResult) -> dict[str, list[str]]:
     }
 
 
+def _interop_matrix(report: RunReport) -> dict[str, Any]:
+    matrix = report.interop_matrix()
+    if matrix is None:
+        return {}
+    return {
+        "interop_matrix": {
+            "columns": list(matrix.columns),
+            "rows": [
+                {
+                    "scenario": scenario,
+                    "cells": {
+                        column: {
+                            "status": cell.status.value,
+                            "why": cell.why,
+                            "duration_s": round(cell.duration_s, 3),
+                            "requirements": list(cell.requirements),
+                        }
+                        for column, cell in cells.items()
+                    },
+                }
+                for scenario, cells in matrix.rows
+            ],
+        }
+    }
+
+
 def report_to_json(report: RunReport) -> dict[str, Any]:
     by_name = {(s.scenario, s.target): s for s in report.scenarios}
     info = report.info
@@ -42,6 +68,7 @@ def report_to_json(report: RunReport) -> dict[str, Any]:
         "scenario_totals": {status.value: count for status, count in report.scenario_counts().items()},
         "failed": report.failed,
         "scenarios": [s.to_json() for s in report.scenarios],
+        **_interop_matrix(report),
         "requirements": [
             {
                 "id": row.requirement.id,

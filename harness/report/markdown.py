@@ -33,6 +33,7 @@ def report_to_markdown(report: RunReport) -> str:
             f"| {totals[Status.UNTESTED]} |"
         )
     out.append("")
+    out.extend(interop_matrix_markdown(report))
     problems = [s for s in report.scenarios if s.status in (Status.FAIL, Status.ERROR)]
     if problems:
         out.append("## Failures\n")
@@ -74,6 +75,48 @@ def report_to_markdown(report: RunReport) -> str:
         )
         out.append(f"| {bolt} | {len(rows)} | {checked} |{cells}")
     return "\n".join(out) + "\n"
+
+
+_SYMBOL = {Status.PASS: "pass", Status.FAIL: "**FAIL**", Status.ERROR: "**ERROR**", Status.SKIP: "skip"}
+
+
+def interop_matrix_markdown(report: RunReport) -> list[str]:
+    """The scenario x pair table (each cell: status, and why for a skip or a failure), then the reasons
+    in full under it, numbered."""
+    matrix = report.interop_matrix()
+    if matrix is None:
+        return []
+    out = [
+        "## Interop matrix\n",
+        "| scenario | " + " | ".join(f"`{c}`" for c in matrix.columns) + " |",
+        "|---|" + "---|" * len(matrix.columns),
+    ]
+    notes: list[str] = []
+    for scenario, cells in matrix.rows:
+        row = []
+        for column in matrix.columns:
+            cell = cells.get(column)
+            if cell is None:
+                row.append("")
+                continue
+            text = _SYMBOL.get(cell.status, cell.status.value)
+            if cell.status is Status.PASS:
+                text += f" ({cell.duration_s:.0f}s)"
+            elif cell.why:
+                requirements = ", ".join(f"`{r}`" for r in cell.requirements)
+                notes.append(
+                    f"{len(notes) + 1}. `{scenario}` on `{column}`: {_escape(cell.why)}"
+                    + (f" (requirements: {requirements})" if requirements else "")
+                )
+                short = cell.why if cell.status is Status.SKIP else ", ".join(cell.requirements) or cell.why
+                text += f" [{len(notes)}]: {_escape(short[:90])}"
+            row.append(text)
+        out.append(f"| `{scenario}` | " + " | ".join(row) + " |")
+    out.append("")
+    if notes:
+        out.extend(notes)
+        out.append("")
+    return out
 
 
 def write_markdown(report: RunReport, path: Path) -> None:

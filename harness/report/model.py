@@ -61,11 +61,51 @@ class RunReport:
         """True when anything failed or errored: the run's exit code is then non-zero."""
         return any(s.status in (Status.FAIL, Status.ERROR) for s in self.scenarios)
 
+    def interop_matrix(self) -> InteropMatrix | None:
+        """The scenario x pair matrix of an interop run (`--impls`), None when no scenario ran as a pair."""
+        if not any(s.pair is not None for s in self.scenarios):
+            return None
+        return build_interop_matrix(self.info.targets, self.scenarios)
+
     def scenario_counts(self) -> dict[Status, int]:
         counts = {status: 0 for status in (Status.PASS, Status.FAIL, Status.SKIP, Status.ERROR)}
         for scenario in self.scenarios:
             counts[scenario.status] = counts.get(scenario.status, 0) + 1
         return counts
+
+
+@dataclass(frozen=True)
+class MatrixCell:
+    """One scenario on one pair (or one implementation): its status and why."""
+
+    status: Status
+    why: str  # skip: the missing capability; fail/error: the failing step and its requirements
+    duration_s: float
+    requirements: tuple[str, ...] = ()  # the failing step's requirement ids
+
+
+@dataclass(frozen=True)
+class InteropMatrix:
+    """Rows: scenarios (in path order); columns: pair labels ("ldk->electrum") and implementations."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, Mapping[str, MatrixCell]], ...]
+
+
+def _cell(result: ScenarioResult) -> MatrixCell:
+    step = result.failing_step()
+    if result.status in (Status.FAIL, Status.ERROR) and step is not None:
+        why = f"step {step.index} {step.name} (line {step.line}): {step.detail}"
+        return MatrixCell(result.status, why, result.duration_s, step.evidences)
+    return MatrixCell(result.status, result.reason, result.duration_s)
+
+
+def build_interop_matrix(targets: Sequence[str], scenarios: Sequence[ScenarioResult]) -> InteropMatrix:
+    by_scenario: dict[str, dict[str, MatrixCell]] = {}
+    for result in sorted(scenarios, key=lambda s: (s.path, s.scenario)):
+        by_scenario.setdefault(result.scenario, {})[result.target] = _cell(result)
+    columns = [t for t in targets if any(t in cells for cells in by_scenario.values())]
+    return InteropMatrix(tuple(columns), tuple(by_scenario.items()))
 
 
 _RANK = {Status.FAIL: 0, Status.PASS: 1, Status.SKIP: 2, Status.UNTESTED: 3}
