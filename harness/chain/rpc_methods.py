@@ -53,6 +53,7 @@ from harness.chain.rpc_format import (
 VERSION = 280000  # reported as bitcoind 28.0, the RPC behaviour followed here
 DEFAULT_MAX_FEERATE_BTC_PER_KVB = 0.10
 MAX_PACKAGE_COUNT = 25  # policy/packages.h
+ESTIMATE_MODES = ("unset", "economical", "conservative")  # bitcoind's FeeEstimateMode names
 
 
 class RpcMethodError(Exception):
@@ -333,6 +334,32 @@ class ChainRpc:
             "unbroadcast": False,
         }
 
+    def rpc_gettxspendingprevout(self, outputs: object, options: object = None) -> list[JsonObject]:
+        """Which mempool transaction spends each outpoint (bitcoind 24+). btcwallet, and so lnd's bitcoind
+        backend, asks this instead of keeping its own mempool once getnetworkinfo reports >= 240000."""
+        if not isinstance(outputs, list) or not outputs:
+            raise RpcMethodError(RPC_INVALID_PARAMETER, "Invalid parameter, outputs are missing")
+        spenders = {
+            (spent.txid, spent.vout): txid
+            for txid in self.chain.mempool()
+            for spent in self.chain.mempool_entry(txid).spends
+        }
+        replies: list[JsonObject] = []
+        for item in outputs:
+            if not isinstance(item, dict) or "txid" not in item or "vout" not in item:
+                raise RpcMethodError(
+                    RPC_INVALID_PARAMETER, "Invalid parameter, each output needs txid and vout"
+                )
+            txid, vout = _hash(item["txid"], "txid"), _int(item["vout"], "vout")
+            if vout < 0:
+                raise RpcMethodError(RPC_INVALID_PARAMETER, "Invalid parameter, vout cannot be negative")
+            reply: JsonObject = {"txid": txid, "vout": vout}
+            spender = spenders.get((txid, vout))
+            if spender is not None:
+                reply["spendingtxid"] = spender
+            replies.append(reply)
+        return replies
+
     def rpc_getmempoolinfo(self) -> JsonObject:
         entries = [self.chain.mempool_entry(t) for t in self.chain.mempool()]
         min_relay = btc(self.chain.rules.min_relay_fee_sat_per_kvb)
@@ -352,6 +379,14 @@ class ChainRpc:
 
     def rpc_estimatesmartfee(self, conf_target: object, estimate_mode: object = "economical") -> JsonObject:
         target = _int(conf_target, "conf_target")
+        # Core Lightning's bcli asks with "CONSERVATIVE" / "ECONOMICAL", lnd with its bitcoind.estimatemode;
+        # bitcoind accepts the three mode names in any case and refuses anything else (FeeModeFromString).
+        # The estimate is the same for every mode here: the fee schedule is fixed (deterministic runs).
+        if _str(estimate_mode, "estimate_mode").lower() not in ESTIMATE_MODES:
+            raise RpcMethodError(
+                RPC_INVALID_PARAMETER,
+                'Invalid estimate_mode parameter, must be one of: "unset", "economical", "conservative"',
+            )
         if not MIN_CONF_TARGET <= target <= MAX_CONF_TARGET:
             raise RpcMethodError(
                 RPC_INVALID_PARAMETER,
