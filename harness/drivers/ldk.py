@@ -165,6 +165,8 @@ class LdkDriver(NodeDriver):
         self._stderr_path = config.data_dir / "node.stderr"
         self._serve_chain: EmbeddedChain | None = None  # the scenario's chain, served to the node over RPC
         self._rpc_server: ChainRpcServer | None = None  # open from start() to stop()
+        self._own_chain_dir: Path | None = None  # no chain given: a private EmbeddedChain lives here
+        self._own_chain: EmbeddedChain | None = None
 
     @classmethod
     def from_setup(cls, setup: NodeSetup) -> LdkDriver:
@@ -196,9 +198,11 @@ class LdkDriver(NodeDriver):
             driver = cls(setup.name, config)
             driver._serve_chain = setup.chain
             return driver
-        raise UnsupportedOperation(
-            f"ldk ({setup.name})", "start", "no chain for the LDK node (an EmbeddedChain or rpc_url options)"
-        )
+        # Message-level scenarios give no chain; LDK cannot run without one: it gets a private chain.
+        password = hashlib.sha256(b"boltcheck-ldk-rpc/" + setup.private_key).hexdigest()
+        driver = cls(setup.name, LdkConfig(data_dir, LdkChainRpc("", "ldk", password), seed, anchors))
+        driver._own_chain_dir = setup.workdir / f"ldk-{setup.name}-chain"
+        return driver
 
     # ----- process and command channel
     async def start(self) -> None:
@@ -206,6 +210,10 @@ class LdkDriver(NodeDriver):
         if missing is not None:
             raise LdkNotInstalled(f"ldk ({self.name})", "start", missing)
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        if self._own_chain_dir is not None and self._own_chain is None:
+            self._own_chain = EmbeddedChain(self._own_chain_dir)
+            self._own_chain.mine(1)
+            self._serve_chain = self._own_chain
         if self._serve_chain is not None and self._rpc_server is None:
             rpc = self.config.chain
             self._rpc_server = ChainRpcServer(self._serve_chain, user=rpc.user, password=rpc.password)
@@ -327,6 +335,10 @@ class LdkDriver(NodeDriver):
         if self._rpc_server is not None:
             self._rpc_server.close()
             self._rpc_server = None
+        if self._own_chain is not None:
+            self._own_chain.close()
+            self._own_chain = None
+            self._serve_chain = None
 
     async def restart(self) -> None:
         """The node process only: the chain RPC (if this driver serves it) keeps its port."""
