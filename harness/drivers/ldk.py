@@ -200,7 +200,9 @@ class LdkDriver(NodeDriver):
             return driver
         # Message-level scenarios give no chain; LDK cannot run without one: it gets a private chain.
         password = hashlib.sha256(b"boltcheck-ldk-rpc/" + setup.private_key).hexdigest()
-        driver = cls(setup.name, LdkConfig(data_dir, LdkChainRpc("", "ldk", password), seed, anchors))
+        rpc = LdkChainRpc("", "ldk", password)
+        config = LdkConfig(data_dir, rpc, seed, anchors, max_dust_htlc_exposure_msat=max_dust_msat)
+        driver = cls(setup.name, config)
         driver._own_chain_dir = setup.workdir / f"ldk-{setup.name}-chain"
         return driver
 
