@@ -167,3 +167,36 @@ def test_unknown_commitment_number_is_refused() -> None:
             w.a.monitor.signed_local_commitment(99)
     finally:
         w.close()
+
+
+def test_a_fee_coin_lent_to_an_unconfirmed_cpfp_is_reused_for_the_htlc_timeout() -> None:
+    w = OnchainWorld(anchors=True, push_msat=300_000_000, feerate_per_kw=253)
+    try:
+        expiry = w.chain.height() + 5
+        w.pair.add(w.pair.a, 50_000_000, 1, cltv_expiry=expiry)
+        w.pair.commit(w.pair.a)
+        w.pair.pump()
+        w.sync()
+        monitor = w.a.monitor
+        coin = w.fee_input(w.a)
+        monitor.add_fee_input(coin)
+        actions = monitor.bump_local_commitment(5_000)
+        commitment = next(
+            Tx.parse(a.tx) for a in actions if isinstance(a, BroadcastTx) and "commitment" in a.description
+        )
+        assert any(isinstance(a, BroadcastTx) and a.description == "anchor CPFP" for a in actions)
+        # the commitment confirms without its child (say the child was outbid): the coin is free again
+        height = w.chain.height() + 1
+        monitor.block_connected(height, [commitment], 1000)
+        timeout_txs = []
+        for later in range(height + 1, expiry + 3):
+            timeout_txs += [
+                Tx.parse(a.tx)
+                for a in monitor.block_connected(later, [], 1000)
+                if isinstance(a, BroadcastTx) and a.description == "HTLC-timeout"
+            ]
+        assert timeout_txs
+        assert coin.outpoint in {i.prevout for i in timeout_txs[0].inputs}
+        assert not any(isinstance(e, FeeInputNeeded) for e in monitor.block_connected(expiry + 3, [], 1000))
+    finally:
+        w.close()

@@ -84,7 +84,8 @@ class MonitorState:
     tip: int = 0
     sweep_feerate_per_kw: int = 0  # fixed when the close is seen: rebroadcasts stay identical
     fee_inputs: list[FeeInput] = field(default_factory=list)
-    # claim label ("txid:vout") -> index in fee_inputs, so a rebuilt claim reuses its coin
+    # the claim each fee input is lent to ("cpfp", or the "txid:vout" of the output the claim spends),
+    # parallel to fee_inputs; "" for a free one. A rebuilt claim reuses its coin.
     fee_input_claims: list[str] = field(default_factory=list)
     reported: list[str] = field(default_factory=list)
     local_commitment_broadcast: bool = False
@@ -196,6 +197,7 @@ class ChannelMonitor:
     def add_fee_input(self, fee_input: FeeInput) -> list[OnchainAction]:
         if fee_input.outpoint not in {f.outpoint for f in self.state.fee_inputs}:
             self.state.fee_inputs.append(fee_input)
+            self.state.fee_input_claims.append("")
         if self.state.local_commitment_broadcast and self._evaluation.close is None:
             return self.bump_local_commitment(self.state.cpfp_target_feerate_per_kw)
         return self._actions()
@@ -280,14 +282,30 @@ class ChannelMonitor:
     # -- outputs -------------------------------------------------------------------------------------
 
     def _fee_input_for(self, label: str) -> FeeInput | None:
-        claims = self.state.fee_input_claims
-        if label in claims:
-            index = claims.index(label)
-            return self.state.fee_inputs[index] if index < len(self.state.fee_inputs) else None
-        if len(claims) < len(self.state.fee_inputs):
-            claims.append(label)
-            return self.state.fee_inputs[len(claims) - 1]
+        """The coin lent to claim `label`: its own if still unspent, else a free one, or one lent to a claim
+        that no longer needs it (a CPFP once the commitment confirmed; a claim whose output is resolved)
+        and that no confirmed transaction spent."""
+        state = self.state
+        consumed = {i.prevout for entry in state.history for i in Tx.parse(entry.tx).inputs}
+        usable = [i for i, f in enumerate(state.fee_inputs) if f.outpoint not in consumed]
+        for index in usable:
+            if state.fee_input_claims[index] == label:
+                return state.fee_inputs[index]
+        for index in usable:
+            if not self._claim_pending(state.fee_input_claims[index]):
+                state.fee_input_claims[index] = label
+                return state.fee_inputs[index]
         return None
+
+    def _claim_pending(self, label: str) -> bool:
+        if label == "":
+            return False
+        evaluation = self._evaluation
+        if label == "cpfp":
+            return evaluation.close is None
+        return any(
+            f"{o.txid_hex}:{o.index}" == label and o not in evaluation.spends for o in evaluation.watched
+        )
 
     def _context(self) -> PlanContext:
         return PlanContext(
