@@ -1,6 +1,7 @@
 // The command channel: one JSON object per line on stdin ({"id", "method", "params"}), one answer per
 // line on stdout ({"id", "result"} or {"id", "error": {"code", "message"}}); events are lines
 // {"event": ...}. Methods may answer out of order (pay waits for its outcome).
+import * as net from "node:net";
 import * as ldk from "lightningdevkit";
 import { LdkNode, NodeError, channelTypeName, optionValue } from "./ldk_node.mjs";
 import { fromHex, reversedHex, toHex } from "./tx.mjs";
@@ -60,10 +61,38 @@ export class Commands {
 
   async connect(params) {
     const peer = nodeId(params);
-    await this.node.net.connect_peer(param(params, "host", "string"), param(params, "port", "number"), peer);
+    const host = param(params, "host", "string");
+    const port = param(params, "port", "number");
     const timeout = params.timeout_ms ?? DEFAULT_TIMEOUT_MS;
-    // The BOLT 8 handshake and init exchange finish asynchronously: the peer is listed after init.
-    await this.node.waitFor("the init exchange", () => (this.listedPeer(peer) ? true : undefined), timeout);
+    // As NodeLDKNet.connect_peer, but keeping the socket: a connection the peer (or LDK) closes before
+    // init fails the command at once instead of at its timeout.
+    const socket = new net.Socket();
+    await new Promise((resolve, reject) => {
+      socket.once("connect", resolve);
+      socket.once("error", (error) => reject(new NodeError("connect_failed", `${host}:${port}: ${error.message}`)));
+      socket.connect(port, host);
+    });
+    let closed = false;
+    socket.once("close", () => {
+      closed = true;
+      this.node.schedule();
+    });
+    const descriptor = this.node.net.get_descriptor(socket);
+    const first = this.node.peerManager.new_outbound_connection(peer, descriptor, ldk.Option_SocketAddressZ.constructor_none());
+    if (!first.is_ok()) {
+      descriptor.disconnect_socket();
+      throw new NodeError("connect_failed", "PeerManager refused the outbound connection");
+    }
+    descriptor.send_data(first.res, true);
+    await this.node.waitFor(
+      "the init exchange",
+      () => {
+        if (this.listedPeer(peer)) return true;
+        if (closed) throw new NodeError("connect_failed", `${host}:${port} closed the connection before init`);
+        return undefined;
+      },
+      timeout,
+    );
     return { node_id: toHex(peer) };
   }
 
