@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 
 from coincurve import PrivateKey
 
+from harness.chain.bitcoind import BitcoindChain
 from harness.chain.embedded import EmbeddedChain
 from harness.chain.errors import ChainError, ChainTimeout
 from harness.chain.rpc_server import ChainRpcServer
@@ -39,6 +40,7 @@ from harness.drivers.base import (
     UnsupportedOperation,
     WaitTimeout,
 )
+from harness.drivers.bitcoind_source import BitcoindBackendSource
 from harness.drivers.peer import Direction, ExpectationFailed, PeerSession, ReceivedMessage, TraceEntry
 from harness.drivers.registry import NodeSetup
 from harness.scenarios.fields import build_complete, mismatches
@@ -104,6 +106,13 @@ class EmbeddedChainSource:
         """The chain belongs to the harness; it closes it."""
 
 
+def _chain_source(chain: EmbeddedChain | BitcoindChain) -> EmbeddedChainSource | BitcoindBackendSource:
+    """The node's view of the scenario's chain: in-process calls, or bitcoind RPC for `--chain bitcoind`."""
+    if isinstance(chain, BitcoindChain):
+        return BitcoindBackendSource(chain)
+    return EmbeddedChainSource(chain)
+
+
 def _entropy_for(private_key: bytes, label: str) -> Entropy:
     return Entropy(hashlib.sha256(b"boltcheck-entropy/" + label.encode() + private_key).digest())
 
@@ -146,7 +155,8 @@ class ReferenceDriver(NodeDriver):
         self.setup = setup
         features = Features.from_bytes(_option_hex(setup.options, "features"))
         chain = getattr(setup, "chain", None)
-        self.chain = chain if isinstance(chain, EmbeddedChain) else None
+        # --chain bitcoind gives a BitcoindChain (a bitcoind, or `boltcheck chain`, over RPC)
+        self.chain = chain if isinstance(chain, EmbeddedChain | BitcoindChain) else None
         if self.chain is not None and not features.set_bits():
             features = LIGHTNING_FEATURES
         self.config = NodeConfig(network=Network.REGTEST, features=features)
@@ -177,7 +187,7 @@ class ReferenceDriver(NodeDriver):
                 faults = Faults.parse([self.setup.defect] if self.setup.defect else [])
                 self.lightning = LightningNode(
                     self.key,
-                    EmbeddedChainSource(self.chain),
+                    _chain_source(self.chain),
                     self.setup.workdir / self.setup.name,
                     self.config,
                     _entropy_for(self.setup.private_key, "node"),

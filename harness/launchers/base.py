@@ -13,10 +13,21 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
-from harness.drivers.base import DriverError, WaitTimeout
+from harness.drivers.base import DriverError, UnsupportedOperation, WaitTimeout
 
 T = TypeVar("T")
 DEFAULT_POLL_INTERVAL_S = 0.1
+
+
+class LaunchUnavailable(UnsupportedOperation):
+    """What a launch needs is absent here (a binary, bitcoin-cli, a Docker engine): the scenario is
+    skipped, and the reason says what to install or pass; it is not a feature the harness lacks."""
+
+    def __init__(self, program: str, missing: str) -> None:
+        DriverError.__init__(self, f"{program}: cannot launch here: {missing}")
+        self.driver = program
+        self.operation = "launch"
+        self.missing = missing
 
 
 class NodeExited(DriverError):

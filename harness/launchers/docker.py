@@ -35,9 +35,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from harness.chain.rpc_client import RpcClient
-from harness.drivers.base import DriverError, NodeAddress, UnsupportedOperation
+from harness.drivers.base import DriverError, NodeAddress
 from harness.drivers.cln import ClnDriver, ClnRpcEndpoint
 from harness.drivers.lnd import LndCredentials, LndCredentialsNotReady, LndDriver
+from harness.launchers.base import LaunchUnavailable
 from harness.launchers.chain import (
     RPC_USER,
     ChainService,
@@ -95,17 +96,17 @@ def image_for(component: str, environ: Mapping[str, str] | None = None) -> str:
 
 
 def docker_client() -> Any:
-    """A docker SDK client for the local engine, or UnsupportedOperation saying why there is none."""
+    """A docker SDK client for the local engine, or LaunchUnavailable saying why there is none."""
     try:
         import docker  # imported here: only Docker runs need the engine
         from docker.errors import DockerException
     except ImportError as exc:
-        raise UnsupportedOperation("docker", "launch", f"the docker SDK is not installed ({exc})") from exc
+        raise LaunchUnavailable("docker", f"the docker SDK is not installed ({exc})") from exc
     try:
         client = docker.from_env()
         client.ping()
     except DockerException as exc:
-        raise UnsupportedOperation("docker", "launch", f"no Docker engine reachable: {exc}") from exc
+        raise LaunchUnavailable("docker", f"no Docker engine reachable: {exc}") from exc
     return client
 
 

@@ -2,7 +2,8 @@
 `--bitcoind-bin`, `--cln-bin`, `--lnd-bin` or found on PATH, each in a temp dir, on ports from the worker's
 block (ports.py), bound to 127.0.0.1, with their output in a log file next to their data.
 
-A missing binary is an UnsupportedOperation: the scenario is reported as skipped with the reason.
+A missing binary is a LaunchUnavailable (an UnsupportedOperation): the scenario is reported as skipped
+with the reason.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from typing import BinaryIO
 from harness.chain.bitcoind import BitcoindChain
 from harness.chain.process import launch_chain_process
 from harness.chain.rpc_client import RpcClient
-from harness.drivers.base import UnsupportedOperation
 from harness.drivers.cln import ClnDriver, ClnRpcEndpoint
 from harness.drivers.lnd import LndCredentials, LndDriver
+from harness.launchers.base import LaunchUnavailable
 from harness.launchers.chain import (
     RPC_USER,
     ChainService,
@@ -52,16 +53,16 @@ LOCALHOST = "127.0.0.1"
 
 
 def find_binary(given: Path | None, names: Sequence[str], what: str, flag: str) -> Path:
-    """The binary given with `flag`, or the first of `names` on PATH; else UnsupportedOperation."""
+    """The binary given with `flag`, or the first of `names` on PATH; else LaunchUnavailable."""
     if given is not None:
         if given.is_file() and os.access(given, os.X_OK):
             return given
-        raise UnsupportedOperation(what, "launch", f"{flag} {given} is not an executable file")
+        raise LaunchUnavailable(what, f"{flag} {given} is not an executable file")
     for name in names:
         found = shutil.which(name)
         if found:
             return Path(found)
-    raise UnsupportedOperation(what, "launch", f"no {names[0]} on PATH; pass {flag} PATH")
+    raise LaunchUnavailable(what, f"no {names[0]} on PATH; pass {flag} PATH")
 
 
 def find_bitcoin_cli(bitcoind: Path | None) -> Path:
@@ -72,7 +73,7 @@ def find_bitcoin_cli(bitcoind: Path | None) -> Path:
             return sibling
     found = shutil.which("bitcoin-cli")
     if found is None:
-        raise UnsupportedOperation("cln", "launch", "lightningd needs bitcoin-cli (by bitcoind or on PATH)")
+        raise LaunchUnavailable("cln", "lightningd needs bitcoin-cli (next to bitcoind or on PATH)")
     return Path(found)
 
 

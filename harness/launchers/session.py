@@ -18,6 +18,7 @@ import atexit
 import os
 import signal
 import threading
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
@@ -188,11 +189,15 @@ def session_for(setup: NodeSetup, options: LaunchOptions | None = None) -> Launc
     return _session(setup.workdir.parent, options)
 
 
-def scenario_chain(scenario_workdir: Path) -> ChainBackend:
-    """A real bitcoind for the scenario whose work dir this is (for `--chain bitcoind`): a local process
-    or, with `--launcher docker`, a container on the run's network; its cln/lnd nodes use the same one.
-    The executor's chain opener calls this; the session stops bitcoind when the next scenario begins."""
-    return _session(scenario_workdir, None).chain_service().backend
+def scenario_chain(scenario_workdir: Path, options: LaunchOptions | None = None) -> ChainBackend:
+    """A bitcoind for the scenario whose work dir this is (for `--chain bitcoind`): a local process
+    (`--bitcoind-bin` or PATH), a container with `--launcher docker`, or the one at `--bitcoind-rpc`
+    (a bitcoind, or `boltcheck chain` reached over the same RPC); its cln/lnd nodes use the same one.
+    The executor's chain opener calls this; the session stops bitcoind when the next scenario begins.
+    A missing bitcoind or Docker engine is an UnsupportedOperation (the scenario is skipped with why)."""
+    given = options or LaunchOptions.from_environment()
+    # whatever BOLTCHECK_CHAIN says, this is the bitcoind path: never the embedded chain's process
+    return _session(scenario_workdir, replace(given, chain=ChainKind.BITCOIND)).chain_service().backend
 
 
 def chain_for(scenario_workdir: Path) -> ChainBackend | None:

@@ -36,11 +36,16 @@ _CURVE_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD036414
 
 
 def open_chain(kind: str, data_dir: Path, seed: int) -> ChainBackend:
-    """The scenario's chain: an EmbeddedChain of its own (so xdist workers never share one)."""
+    """The scenario's chain: an EmbeddedChain of its own (so xdist workers never share one), or with
+    `--chain bitcoind` the scenario's bitcoind from the launch session (a process, a container, or the
+    one at --bitcoind-rpc), which its cln/lnd nodes share. The steps see the same ChainBackend either way."""
+    if kind == "bitcoind":
+        from harness.launchers.session import scenario_chain
+
+        # the session is keyed by the scenario's work dir (the parent of every node's and the chain's)
+        return scenario_chain(data_dir.parent)
     if kind != "embedded":
-        raise UnsupportedOperation(
-            f"chain {kind}", "scenario runs", "only the embedded chain is wired in so far"
-        )
+        raise UnsupportedOperation(f"chain {kind}", "scenario runs", "chains are embedded or bitcoind")
     from harness.chain import EmbeddedChain  # the kernel loads only for scenarios that use a chain
 
     return EmbeddedChain(data_dir, seed=seed.to_bytes(8, "big"))
@@ -181,7 +186,7 @@ class _Context:
                 await asyncio.wait_for(driver.start(), _START_TIMEOUT_S)
 
     def _nodes_need_chain(self, implementation: str) -> bool:
-        return implementation != SCRIPTED and self.settings.chain == "embedded" and self.scenario.uses_chain
+        return implementation != SCRIPTED and self.scenario.uses_chain
 
     async def shutdown(self) -> list[str]:
         """Close every peer and stop every node; returns what went wrong doing so."""
