@@ -38,6 +38,7 @@ from reference_node.onchain.model import (
     BroadcastTx,
     ChannelCloseSeen,
     ChannelResolved,
+    ClaimKind,
     FeeInput,
     FeeInputError,
     FeeInputNeeded,
@@ -49,7 +50,7 @@ from reference_node.onchain.model import (
 from reference_node.onchain.plan import PlanContext, htlc_resolutions, plan_claims
 from reference_node.onchain.records import ChannelRecords, LocalCommitmentRecord
 from reference_node.onchain.resolve import Evaluation, apply_tx, is_relevant, replay
-from reference_node.transactions import OutputKind, finalize_commitment, sign_commitment
+from reference_node.transactions import ChannelType, OutputKind, finalize_commitment, sign_commitment
 from reference_node.transactions.spends import SpentOutput, witness_anchor_owner
 
 REQ_ANCHOR_CPFP = (
@@ -141,7 +142,7 @@ class ChannelMonitor:
         return None if close is None else close.kind.value
 
     @property
-    def channel_type(self) -> Any:
+    def channel_type(self) -> ChannelType:
         funding = self.records.funding
         return tx_channel_type(funding.channel_type.anchors if funding else False)
 
@@ -360,7 +361,7 @@ class ChannelMonitor:
             return False
         skipped = uneconomical or set()
         for outpoint, watched in evaluation.watched.items():
-            if watched.claim.value == "none":
+            if watched.claim is ClaimKind.NONE:
                 continue
             spend = evaluation.spends.get(outpoint)
             if spend is None:
