@@ -127,23 +127,60 @@ class MineUntilSettled(Step):
 @register_step
 @dataclass(frozen=True)
 class ExpectBalanceChange(Step):
-    """`node`'s on-chain balance moved by exactly `amount_sat` since the snapshot `since` (the channel
-    balance it ended with, when it pays no closing fee: BOLT 3, the opener pays the fee)."""
+    """`node` got exactly `amount_sat` from the channel `channel` (its balance, when it pays no closing
+    fee: BOLT 3, the opener pays it): the closing transaction has an output of exactly `amount_sat`, and
+    the node's on-chain balance moved, since the snapshot `since`, by that amount less the fees of the
+    transactions that swept that output on into its wallet (LDK sweeps its closing output; Electrum and
+    the reference node do not)."""
 
     NAME = "expect_balance_change"
-    SUMMARY = "one node's on-chain balance change, to the satoshi"
+    SUMMARY = "one node's share of a mutual close, to the satoshi"
     node: DriverName
     amount_sat: int
+    channel: str = "channel"
     since: str = "balances"
 
     async def run(self, ctx: StepContext) -> str | None:
         before = _snapshot(ctx, self.since)[self.node]
         after = await ctx.driver(self.node).onchain_balance_sat()
-        if after - before != self.amount_sat:
+        funding = resolve_outpoint(ctx, f"{self.channel}.funding")
+        tree = await asyncio.to_thread(close_tree, ctx.chain, funding)
+        closing = next((tx for tx in tree if _spends(tx, funding)), None)
+        if closing is None:
+            raise ExpectationFailed(f"no transaction spending {funding} is confirmed")
+        amounts = [out.amount_sat for out in closing.outputs]
+        if self.amount_sat not in amounts:
             raise ExpectationFailed(
-                f"{self.node}: on-chain balance moved by {after - before} sat, expected {self.amount_sat}"
+                f"the closing transaction {closing.txid_hex} has no output of {self.amount_sat} sat: "
+                f"{amounts}"
             )
-        return f"{self.node}: +{after - before} sat"
+        share = OutPoint(closing.txid_hex, amounts.index(self.amount_sat))
+        sweeps = _descendants(tree, share)
+        sweep_fees = sum([await asyncio.to_thread(fee_sat, ctx.chain, tx) for tx in sweeps])
+        expected = self.amount_sat - sweep_fees
+        detail = (
+            f"closing output {share.txid}:{share.vout} of {self.amount_sat} sat, sweep fees {sweep_fees} sat"
+        )
+        if after - before != expected:
+            raise ExpectationFailed(
+                f"{self.node}: on-chain balance moved by {after - before} sat, expected {expected} ({detail})"
+            )
+        return f"{self.node}: +{after - before} sat ({detail})"
+
+
+def _spends(tx: Tx, outpoint: OutPoint) -> bool:
+    return any(i.prevout.txid_hex == outpoint.txid and i.prevout.index == outpoint.vout for i in tx.inputs)
+
+
+def _descendants(tree: list[Tx], root: OutPoint) -> list[Tx]:
+    """The transactions of `tree` (in chain order) that spend `root` or an output of one that does."""
+    live = {(root.txid, root.vout)}
+    found = []
+    for tx in tree:
+        if any((i.prevout.txid_hex, i.prevout.index) in live for i in tx.inputs):
+            found.append(tx)
+            live |= {(tx.txid_hex, index) for index in range(len(tx.outputs))}
+    return found
 
 
 @register_step
@@ -179,3 +216,32 @@ class SettleHeldExpectNoRevocation(Step):
             f"({closing_txid}, {'still in the mempool' if in_mempool else 'no longer in the mempool'}): "
             "that transaction is now a revoked commitment"
         )
+
+
+@register_step
+@dataclass(frozen=True)
+class WaitChannelUsable(Step):
+    """After a reconnection, wait until `node` has reestablished the channel (BOLT 2 `channel_reestablish`
+    both ways) and can send on it again. LDK lists `is_usable`; the Electrum and reference drivers' `pay`
+    waits for reestablishment itself, so for them this step has nothing to wait for."""
+
+    NAME = "wait_channel_usable"
+    SUMMARY = "wait until a node has reestablished a channel after a reconnection"
+    node: DriverName
+    channel: str = "channel"
+    timeout_s: float = 30.0
+
+    async def run(self, ctx: StepContext) -> str | None:
+        from harness.drivers.ldk import LdkDriver
+
+        driver = ctx.driver(self.node)
+        channel_id = channel_ref(ctx, self.channel).channel_id.hex()
+        if not isinstance(driver, LdkDriver):
+            return f"{self.node} ({driver.implementation}): its pay waits for reestablishment"
+
+        async def usable() -> bool | None:
+            raws = await driver.list_channels_raw()
+            return True if any(r["channel_id"] == channel_id and r.get("is_usable") for r in raws) else None
+
+        await driver.wait_until(f"channel {channel_id[:16]}.. usable", usable, self.timeout_s)
+        return f"{self.node}: channel usable again"
