@@ -11,8 +11,10 @@ The interop matrix: --boltcheck-impls A,B,C runs every interop scenario (one wit
 per ordered pair (A, B) of different implementations, `${target}` being A and `${peer}` B (items
 `interop_open_pay_close[ldk->electrum]`; --boltcheck-same-impl-pairs adds (A, A) for every A but the
 reference), and every other scenario once per implementation. A pair that cannot run a scenario is a skip
-with the reason, decided before anything starts (harness/scenarios/needs.py). Without --boltcheck-impls an
-interop scenario runs the target against the reference node.
+with the reason, decided before anything starts (harness/scenarios/needs.py). Without --boltcheck-impls,
+scenarios tagged `interop` (suites/interop/) are collected only when their file or folder is named on the
+command line (`boltcheck run --suite interop --target ldk`: the target against the reference node), so
+the default run stays what it was.
 
 Under pytest-xdist each worker runs its scenarios with its own temp dirs, ports (nodes bind port 0)
 and chains (one per scenario); the controller passes every worker the same seed, gathers the results
@@ -52,6 +54,8 @@ from harness.scenarios import (
 )
 
 _RESULT_PROPERTY = "boltcheck_result"
+#: the tag of the interop suite's scenarios (suites/interop/)
+INTEROP_TAG = "interop"
 
 
 @dataclass(frozen=True)
@@ -218,6 +222,16 @@ def _is_scenario_file(file_path: Path, config: pytest.Config) -> bool:
     return "suites" in file_path.parts or file_path.resolve() in given
 
 
+def _named_explicitly(file_path: Path, config: pytest.Config) -> bool:
+    """The file, or an interop folder holding it, was given on the command line."""
+    path = file_path.resolve()
+    for arg in config.args:
+        given = Path(str(arg).split("::")[0]).resolve()
+        if given == path or (given.is_dir() and path.is_relative_to(given) and INTEROP_TAG in given.parts):
+            return True
+    return False
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if _is_scenario_file(file_path, parent.config):
         return ScenarioFile.from_parent(parent, path=file_path)
@@ -231,6 +245,8 @@ class ScenarioFile(pytest.File):
             scenario = load_scenario(self.path, state.catalog)
         except ScenarioError as exc:
             raise self.CollectError(str(exc)) from exc
+        if INTEROP_TAG in scenario.tags and not state.impls and not _named_explicitly(self.path, self.config):
+            return
         pairings = state.pairings(scenario)
         for pairing in pairings:
             bare = len(pairings) == 1 and not state.impls
