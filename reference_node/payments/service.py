@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MIN_FINAL_CLTV_EXPIRY_DELTA = 18  # BOLT 11's default for `c`
 DEFAULT_INVOICE_EXPIRY_S = 3600
+FINAL_CLTV_MARGIN_BLOCKS = 6
 
 
 class PaymentError(Exception):
@@ -183,7 +184,14 @@ class PaymentService:
     async def _send_htlc(
         self, slot: ChannelSlot, invoice: Invoice, amount_msat: int, bolt11: str, replace_failed: bool
     ) -> None:
-        cltv_expiry = self.manager.chain.current_height() + invoice.min_final_cltv_expiry_delta + 1
+        # BOLT 4 payer: final cltv_expiry = current height + min_final_cltv_expiry_delta, plus a margin
+        # (shadow-route style) so a payee whose view of the chain is a few blocks ahead of ours does not
+        # refuse it as "unreasonably near the present".
+        cltv_expiry = (
+            self.manager.chain.current_height()
+            + invoice.min_final_cltv_expiry_delta
+            + FINAL_CLTV_MARGIN_BLOCKS
+        )
         ids: list[int] = []
 
         def add() -> list[Action]:
