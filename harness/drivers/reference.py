@@ -309,6 +309,11 @@ class ReferenceDriver(NodeDriver):
 
     async def pay(self, bolt11: str, timeout_s: float) -> PaymentResult:
         ln = self._ln("pay")
+        # The payer sets the final cltv_expiry from its own block height plus one block of margin; a payee
+        # whose watcher saw the last blocks first would refuse it as too near (BOLT 4 final node:
+        # incorrect_or_unknown_payment_details). Over bitcoind RPC the watchers lag unequally, so the
+        # payer scans to the tip first: the scenario's payments do not depend on which watcher woke first.
+        await ln.sync_chain()
         try:
             row = await ln.payments.pay(bolt11, None, timeout_s)
         except PaymentError as exc:

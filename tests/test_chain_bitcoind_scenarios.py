@@ -1,0 +1,183 @@
+"""`--chain bitcoind`: the same scenario files run on a chain reached over bitcoind's RPC.
+
+Here the bitcoind is `boltcheck chain` in its own process, reached only over RPC (`--bitcoind-rpc URL`): that
+is the RPC path end to end (executor -> launch session -> BitcoindChain for the steps, and the in-process
+reference node's chain source over the same RPC). It is not a real bitcoind: a real one runs in the test
+marked `bitcoind` when a `bitcoind` binary is given (BOLTCHECK_BITCOIND_BIN, $BITCOIND or PATH), and that
+test is skipped with the reason otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.chain.bitcoind import BitcoindChain
+from harness.chain.errors import TxRejected
+from harness.chain.process import ChainProcess, launch_chain_process
+from harness.chain.rpc_client import RpcClient
+from harness.drivers.bitcoind_source import BitcoindBackendSource
+from harness.drivers.targets import TargetSpec
+from harness.launchers.session import close_all_sessions
+from harness.paths import suites_dir
+from harness.requirements import load_catalog
+from harness.scenarios.executor import RunSettings, run_scenario
+from harness.scenarios.loader import load_scenario
+from harness.scenarios.results import ScenarioResult, Status
+from reference_node.chain_source import FEERATE_FLOOR_PER_KW, TxBroadcastRejected
+
+SEED = 7
+LAUNCH_VARIABLES = (
+    "BOLTCHECK_LAUNCHER",
+    "BOLTCHECK_CHAIN",
+    "BOLTCHECK_BITCOIND_BIN",
+    "BOLTCHECK_BITCOIND_RPC",
+    "BOLTCHECK_CLN_RPC",
+    "BOLTCHECK_LND_REST",
+)
+# payments both ways then a mutual close; an anchors channel opened by the node under test, then paid
+SCENARIOS = ["bolt02_close_mutual_target", "bolt02_open_target_opener_anchors"]
+
+
+@pytest.fixture
+def launch_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    for variable in LAUNCH_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    yield monkeypatch
+    close_all_sessions()
+
+
+@pytest.fixture
+def rpc_chain(tmp_path: Path) -> Iterator[ChainProcess]:
+    chain = launch_chain_process(tmp_path / "boltcheck-chain", rpcuser="u", rpcpassword="stand-in-bitcoind")
+    yield chain
+    chain.stop()
+
+
+def run(name: str, workdir: Path) -> ScenarioResult:
+    scenario = load_scenario(suites_dir() / f"{name}.yaml", load_catalog())
+    settings = RunSettings(target=TargetSpec("reference"), seed=SEED, workdir=workdir, chain="bitcoind")
+    return asyncio.run(run_scenario(scenario, settings))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_a_scenario_runs_unchanged_on_a_chain_reached_over_bitcoind_rpc(
+    name: str, launch_env: pytest.MonkeyPatch, rpc_chain: ChainProcess, tmp_path: Path
+) -> None:
+    launch_env.setenv("BOLTCHECK_CHAIN", "bitcoind")
+    launch_env.setenv("BOLTCHECK_BITCOIND_RPC", rpc_chain.auth_url)
+    result = run(name, tmp_path / "run")
+    assert result.status is Status.PASS, result.reason
+    # every transaction the scenario recorded is on the chain behind the RPC, confirmed
+    assert result.txids
+    client = rpc_chain.client()
+    for txid in result.txids:
+        assert client.call("getrawtransaction", txid, True)["confirmations"] >= 1
+
+
+def test_without_a_bitcoind_the_scenario_is_skipped_saying_so(
+    launch_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    launch_env.setenv("BOLTCHECK_CHAIN", "bitcoind")
+    launch_env.setenv("PATH", str(tmp_path / "empty-path"))
+    result = run("bolt02_close_mutual_target", tmp_path / "run")
+    assert result.status is Status.SKIP
+    assert "no bitcoind on PATH" in result.reason and "--bitcoind-bin" in result.reason
+
+
+def test_with_docker_and_no_engine_the_scenario_is_skipped_saying_so(
+    launch_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    launch_env.setenv("BOLTCHECK_CHAIN", "bitcoind")
+    launch_env.setenv("BOLTCHECK_LAUNCHER", "docker")
+    launch_env.setenv("DOCKER_HOST", f"unix://{tmp_path / 'no-docker.sock'}")
+    result = run("bolt02_close_mutual_target", tmp_path / "run")
+    assert result.status is Status.SKIP
+    assert "no Docker engine" in result.reason
+
+
+def test_an_unknown_chain_kind_is_a_skip_with_the_known_kinds(
+    launch_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    scenario = load_scenario(suites_dir() / "bolt02_close_mutual_target.yaml", load_catalog())
+    settings = RunSettings(target=TargetSpec("reference"), seed=SEED, workdir=tmp_path, chain="electrum")
+    result = asyncio.run(run_scenario(scenario, settings))
+    assert result.status is Status.SKIP
+    assert "embedded or bitcoind" in result.reason
+
+
+# ----- the reference node's chain source over bitcoind RPC
+
+
+@pytest.fixture
+def backend(rpc_chain: ChainProcess) -> Iterator[BitcoindChain]:
+    chain = BitcoindChain(rpc_chain.client())
+    yield chain
+    chain.close()
+
+
+def test_the_node_reads_blocks_as_bitcoind_serves_them(backend: BitcoindChain) -> None:
+    backend.mine(2)
+    source = BitcoindBackendSource(backend)
+    height = source.height()
+    block = source.block_at(height)
+    assert block.height == height
+    assert block.block_hash == backend.tip() == source.block_hash(height)
+    assert len(block.txs) >= 1  # the coinbase
+
+
+def test_a_refused_broadcast_is_the_nodes_broadcast_rejection(backend: BitcoindChain) -> None:
+    source = BitcoindBackendSource(backend)
+    # a coinbase transaction cannot enter a mempool
+    coinbase = backend.client.call("getblock", backend.tip(), 2)["tx"][0]["hex"]
+    with pytest.raises(TxBroadcastRejected):
+        source.send_raw(bytes.fromhex(coinbase))
+    with pytest.raises(TxRejected):
+        backend.send_raw(coinbase)
+
+
+def test_the_nodes_feerate_is_the_backends_estimate_in_sat_per_kw(backend: BitcoindChain) -> None:
+    estimate = backend.estimate_fee(6)
+    source = BitcoindBackendSource(backend)
+    assert source.feerate_per_kw(6) == max(FEERATE_FLOOR_PER_KW, estimate.feerate_sat_per_kvb // 4)
+
+
+def test_waiting_for_a_block_returns_the_height_after_the_timeout(backend: BitcoindChain) -> None:
+    source = BitcoindBackendSource(backend)
+    height = source.height()
+    assert source.wait_for_block(height, 0.2) == height
+
+
+# ----- a real bitcoind
+
+
+def _real_bitcoind() -> Path | None:
+    found = os.environ.get("BOLTCHECK_BITCOIND_BIN") or os.environ.get("BITCOIND") or shutil.which("bitcoind")
+    return Path(found) if found else None
+
+
+@pytest.mark.bitcoind
+@pytest.mark.slow
+@pytest.mark.skipif(
+    _real_bitcoind() is None, reason="needs bitcoind (BOLTCHECK_BITCOIND_BIN, $BITCOIND or PATH)"
+)
+def test_a_scenario_runs_unchanged_on_a_real_bitcoind(launch_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    binary = _real_bitcoind()
+    assert binary is not None
+    launch_env.setenv("BOLTCHECK_CHAIN", "bitcoind")
+    launch_env.setenv("BOLTCHECK_BITCOIND_BIN", str(binary))
+    result = run("bolt02_close_mutual_target", tmp_path / "run")
+    assert result.status is Status.PASS, result.reason
+
+
+def test_rpc_client_reaches_the_stand_in_as_a_bitcoind(rpc_chain: ChainProcess) -> None:
+    """The stand-in is found by the same probe launchers use: it says it is `boltcheck chain`."""
+    from harness.launchers.chain import is_boltcheck_chain
+
+    assert is_boltcheck_chain(RpcClient(rpc_chain.rpc_url, "u", "stand-in-bitcoind"))
