@@ -186,7 +186,9 @@ class _Context:
                 await asyncio.wait_for(driver.start(), _START_TIMEOUT_S)
 
     def _nodes_need_chain(self, implementation: str) -> bool:
-        return implementation != SCRIPTED and self.scenario.uses_chain
+        # interop scenarios always run on a chain: the reference node offers its channel features only
+        # with one, and LDK and Electrum need one to start
+        return implementation != SCRIPTED and (self.scenario.uses_chain or self.scenario.is_interop)
 
     async def shutdown(self) -> list[str]:
         """Close every peer and stop every node; returns what went wrong doing so."""

@@ -222,8 +222,8 @@ class SettleHeldExpectNoRevocation(Step):
 @dataclass(frozen=True)
 class WaitChannelUsable(Step):
     """After a reconnection, wait until `node` has reestablished the channel (BOLT 2 `channel_reestablish`
-    both ways) and can send on it again. LDK lists `is_usable`; the Electrum and reference drivers' `pay`
-    waits for reestablishment itself, so for them this step has nothing to wait for."""
+    both ways) and can send on it again: LDK lists `is_usable`, the reference node's channel records both
+    reestablish messages; the Electrum driver's `pay` waits for reestablishment itself."""
 
     NAME = "wait_channel_usable"
     SUMMARY = "wait until a node has reestablished a channel after a reconnection"
@@ -236,6 +236,15 @@ class WaitChannelUsable(Step):
 
         driver = ctx.driver(self.node)
         channel_id = channel_ref(ctx, self.channel).channel_id.hex()
+        if driver.implementation == "reference":
+            ln = reference_node(ctx, self.node, self.NAME)
+            data = ln.channels.find(channel_id).channel.data
+            # the reference channel takes updates once it has both sent and received channel_reestablish
+            await ln.channels.changes.wait_for(
+                lambda: data.connected and (data.reestablish_received or not data.reestablish_sent),
+                self.timeout_s,
+            )
+            return f"{self.node}: channel reestablished"
         if not isinstance(driver, LdkDriver):
             return f"{self.node} ({driver.implementation}): its pay waits for reestablishment"
 
