@@ -8,11 +8,13 @@
     monitor.add_fee_input(FeeInput(...))       # a wallet coin for zero-fee HTLC txs and anchor CPFP
     actions = monitor.bump_local_commitment(target_feerate_per_kw)   # CPFP our commitment via its anchor
     signed = monitor.signed_local_commitment(number)                  # dev fault: a revoked one too
-    state = monitor.to_json(); ChannelMonitor.from_json(state, channel_seed)
+    state = monitor.to_json(); ChannelMonitor.from_json(state, channel_seed, archive=archive)
 
 Actions (model.py): BroadcastTx, FeeInputNeeded, ChannelCloseSeen, PreimageLearned, HtlcResolvedOnchain,
 ChannelResolved, GoOnchain. The monitor never reads a clock or the network; the node calls it with chain
-events and performs what it returns. Its state is JSON (no secrets: keys come from the channel seed).
+events and performs what it returns. Its state is JSON (no secrets: keys come from the channel seed) of a
+bounded size; every commitment ever recorded goes once to its `CommitmentArchive` (records.py), which the
+node keeps in its store.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from reference_node.onchain.model import (
     UnknownCommitment,
 )
 from reference_node.onchain.plan import PlanContext, htlc_resolutions, plan_claims
-from reference_node.onchain.records import ChannelRecords, LocalCommitmentRecord
+from reference_node.onchain.records import ChannelRecords, CommitmentArchive, LocalCommitmentRecord
 from reference_node.onchain.resolve import Evaluation, apply_tx, is_relevant, replay
 from reference_node.transactions import ChannelType, OutputKind, finalize_commitment, sign_commitment
 from reference_node.transactions.spends import SpentOutput, witness_anchor_owner
@@ -100,12 +102,16 @@ class ChannelMonitor:
         sweep_script: bytes,
         config: MonitorConfig | None = None,
         state: MonitorState | None = None,
+        archive: CommitmentArchive | None = None,
     ) -> None:
         self._keys = ChannelKeys.from_seed(channel_seed)
         self._builder = Bolt3Signer(channel_seed)
         self.sweep_script = sweep_script
         self.config = config or MonitorConfig()
         self.state = state or MonitorState()
+        if archive is not None:
+            # where every recorded commitment is written once and revoked ones are looked up
+            self.state.records.archive = archive
         self._evaluation = self._replay()
 
     def __repr__(self) -> str:
@@ -121,10 +127,17 @@ class ChannelMonitor:
 
     @classmethod
     def from_json(
-        cls, value: dict[str, Any], channel_seed: bytes, config: MonitorConfig | None = None
+        cls,
+        value: dict[str, Any],
+        channel_seed: bytes,
+        config: MonitorConfig | None = None,
+        archive: CommitmentArchive | None = None,
     ) -> ChannelMonitor:
+        """`archive` holds the commitments recorded before (`to_json` keeps only the current ones)."""
         body = {k: v for k, v in value.items() if k != "sweep_script"}
-        return cls(channel_seed, bytes.fromhex(value["sweep_script"]), config, load(MonitorState, body))
+        return cls(
+            channel_seed, bytes.fromhex(value["sweep_script"]), config, load(MonitorState, body), archive
+        )
 
     # -- queries -------------------------------------------------------------------------------------
 
@@ -171,7 +184,7 @@ class ChannelMonitor:
         return self.signed_local_commitment(commitment_number)
 
     def local_commitment_numbers(self) -> list[int]:
-        return sorted(r.view.commitment_number for r in self.records.local)
+        return self.records.archive.local_numbers()
 
     def _signed(self, record: LocalCommitmentRecord) -> Tx:
         funding = self.records.funding

@@ -4,7 +4,8 @@
 `Channel`): it records every persisted channel state, gives each block to every monitor, broadcasts what
 they return, funds zero-fee HTLC transactions and anchor CPFP from the wallet, fails the channel when an
 HTLC deadline passes, settles our payments from what the chain shows, and persists each monitor's state
-in the node's SQLite store (meta key `onchain/<channel dbid>`) before acting on it.
+in the node's SQLite store (meta key `onchain/<channel dbid>`, bounded in size, and one `commitments` row
+per recorded commitment) before acting on it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from reference_node.bitcoin.tx import OutPoint, Tx
 from reference_node.channel.channel import Channel
 from reference_node.channel.states import ChannelState
 from reference_node.faults import Controls
+from reference_node.onchain.archive import StoreArchive
 from reference_node.onchain.model import (
     FEE_INPUT_MIN_SAT,
     BroadcastTx,
@@ -105,10 +107,11 @@ class OnchainService:
             return monitor
         stored = self._store.get_meta(f"{META_PREFIX}{slot.dbid}")
         seed = self._channel_seed(slot.seed_index)
+        archive = StoreArchive(self._store, slot.dbid)
         if stored is not None:
-            monitor = ChannelMonitor.from_json(json.loads(stored), seed, self.config)
+            monitor = ChannelMonitor.from_json(json.loads(stored), seed, self.config, archive)
         elif slot.channel.data.funding_txid is not None and slot.channel.data.remote_basepoints is not None:
-            monitor = ChannelMonitor(seed, self._wallet.new_script(), self.config)
+            monitor = ChannelMonitor(seed, self._wallet.new_script(), self.config, archive=archive)
         else:
             return None
         self.monitors[slot.key] = monitor
@@ -120,8 +123,10 @@ class OnchainService:
             self._store.set_meta(f"{META_PREFIX}{slot.dbid}", json.dumps(monitor.to_json()))
 
     def channel_persisted(self, slot: SlotLike) -> None:
-        """Hook: called after every persisted channel state (the channel may have signed a commitment,
-        received one, or learned a secret: all of it must be on disk before anything depends on it)."""
+        """Hook: called with every persisted channel state, inside the store transaction that saves it (the
+        channel may have signed a commitment, received one, or learned a secret: all of it must be on disk
+        before anything depends on it). A new commitment adds one archive row; the monitor's own state
+        stays small."""
         monitor = self._monitor(slot)
         if monitor is None:
             return

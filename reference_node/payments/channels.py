@@ -189,7 +189,8 @@ class ChannelManager:
         self.slots: dict[int, ChannelSlot] = {}
         self.changes = Changes()
         self.report_handler: ReportHandler | None = None
-        # called after every persisted channel state (BOLT 5 on-chain monitors record each commitment)
+        # called with every persisted channel state, in its store transaction (BOLT 5 on-chain monitors
+        # record each commitment)
         self.persist_hooks: list[Callable[[ChannelSlot], None]] = []
         self._next_key = 0
         self._watch: dict[int, WatchFunding] = {}
@@ -305,12 +306,15 @@ class ChannelManager:
         return reports
 
     def _persist(self, slot: ChannelSlot, action: PersistState) -> None:
-        if slot.dbid is None:
-            slot.dbid = self.store.add_channel(slot.peer_id, slot.seed_index, action.state)
-        else:
-            self.store.save_channel(slot.dbid, action.state)
-        for hook in self.persist_hooks:
-            hook(slot)
+        # one transaction (one fsync) for the channel state and what the hooks record of it (the BOLT 5
+        # monitor's commitments): both are on disk before the message that depends on them is sent
+        with self.store.atomic():
+            if slot.dbid is None:
+                slot.dbid = self.store.add_channel(slot.peer_id, slot.seed_index, action.state)
+            else:
+                self.store.save_channel(slot.dbid, action.state)
+            for hook in self.persist_hooks:
+                hook(slot)
 
     async def _send(self, peer_id: bytes, message: ChannelMessage) -> None:
         if message.NAME in self.controls.drop_message_types:

@@ -7,6 +7,7 @@ depends on it, so a node killed at any instant restarts from a state its peer ca
 
 from reference_node.store.db import (
     ChannelRow,
+    CommitmentHolder,
     InvoiceRow,
     InvoiceStatus,
     PaymentRow,
@@ -18,6 +19,7 @@ from reference_node.store.db import (
 
 __all__ = [
     "ChannelRow",
+    "CommitmentHolder",
     "InvoiceRow",
     "InvoiceStatus",
     "PaymentRow",

@@ -1,7 +1,9 @@
 """The node's SQLite store: channels, invoices, payments, wallet keys and UTXOs, chain progress.
 
 Every write is its own transaction, committed (and fsynced: WAL with synchronous=FULL) before the method
-returns, so the caller may act on it (send a message, broadcast) knowing it survives a SIGKILL.
+returns, so the caller may act on it (send a message, broadcast) knowing it survives a SIGKILL. Inside
+`Store.atomic()` the writes join one transaction instead (one fsync): a channel state and what its on-chain
+monitor records of it land on disk together or not at all.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+# 2: on-chain monitors keep their commitments in `commitments` (one row per commitment, append-only), their
+# preimages in `channel_preimages`, and a bounded state in meta; a version 1 monitor state (every
+# commitment in one JSON value) is not read.
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -64,6 +69,19 @@ CREATE TABLE IF NOT EXISTS utxos (
     PRIMARY KEY (txid, vout)
 );
 CREATE TABLE IF NOT EXISTS scanned_blocks (height INTEGER PRIMARY KEY, block_hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS commitments (
+    channel_dbid INTEGER NOT NULL,
+    holder TEXT NOT NULL,
+    commitment_number INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (channel_dbid, holder, commitment_number)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS channel_preimages (
+    channel_dbid INTEGER NOT NULL,
+    payment_hash BLOB NOT NULL,
+    preimage BLOB NOT NULL,
+    PRIMARY KEY (channel_dbid, payment_hash)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tx_locations (
     txid BLOB PRIMARY KEY,
     height INTEGER NOT NULL,
@@ -88,6 +106,13 @@ class PaymentStatus(enum.Enum):
     PENDING = "pending"
     COMPLETE = "complete"
     FAILED = "failed"
+
+
+class CommitmentHolder(enum.Enum):
+    """Whose commitment transaction a `commitments` row describes (BOLT 3: each side holds its own)."""
+
+    LOCAL = "local"
+    REMOTE = "remote"
 
 
 @dataclass(frozen=True)
@@ -146,6 +171,7 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db = sqlite3.connect(path, isolation_level=None)
+        self._depth = 0  # nesting of open transactions (see `atomic`)
         self._db.execute("PRAGMA journal_mode=WAL")
         # FULL: a commit is on disk when it returns, even across a power cut (WAL default is NORMAL).
         self._db.execute("PRAGMA synchronous=FULL")
@@ -161,13 +187,32 @@ class Store:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One transaction; nested inside another (`atomic`), it joins the outer one, which commits or
+        rolls back everything."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self._db
+            finally:
+                self._depth -= 1
+            return
         self._db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
         try:
             yield self._db
         except BaseException:
+            self._depth = 0
             self._db.execute("ROLLBACK")
             raise
+        self._depth = 0
         self._db.execute("COMMIT")
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Every write made inside is committed together when the block ends (one fsync), or none if it
+        raises."""
+        with self._transaction():
+            yield
 
     # -- meta --------------------------------------------------------------------------------------------
 
@@ -211,6 +256,53 @@ class Store:
     def channels(self) -> list[ChannelRow]:
         rows = self._db.execute("SELECT dbid, peer_id, seed_index, state FROM channels ORDER BY dbid")
         return [ChannelRow(r[0], bytes(r[1]), r[2], json.loads(r[3])) for r in rows]
+
+    # -- on-chain monitors: commitments ------------------------------------------------------------------
+
+    def add_commitment(
+        self, channel_dbid: int, holder: CommitmentHolder, commitment_number: int, record: dict[str, Any]
+    ) -> None:
+        """Append a commitment's record; one already stored for that number is kept (records never change)."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO commitments VALUES (?, ?, ?, ?)",
+                (channel_dbid, holder.value, commitment_number, json.dumps(record)),
+            )
+
+    def commitment(
+        self, channel_dbid: int, holder: CommitmentHolder, commitment_number: int
+    ) -> dict[str, Any] | None:
+        row = self._db.execute(
+            "SELECT record FROM commitments WHERE channel_dbid = ? AND holder = ? AND commitment_number = ?",
+            (channel_dbid, holder.value, commitment_number),
+        ).fetchone()
+        if row is None:
+            return None
+        record: dict[str, Any] = json.loads(row[0])
+        return record
+
+    def commitment_numbers(self, channel_dbid: int, holder: CommitmentHolder) -> list[int]:
+        rows = self._db.execute(
+            "SELECT commitment_number FROM commitments WHERE channel_dbid = ? AND holder = ? "
+            "ORDER BY commitment_number",
+            (channel_dbid, holder.value),
+        )
+        return [int(r[0]) for r in rows]
+
+    def add_channel_preimage(self, channel_dbid: int, payment_hash: bytes, preimage: bytes) -> None:
+        """A payment preimage a channel's on-chain monitor may need (kept once; never logged)."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO channel_preimages VALUES (?, ?, ?)",
+                (channel_dbid, payment_hash, preimage),
+            )
+
+    def channel_preimage(self, channel_dbid: int, payment_hash: bytes) -> bytes | None:
+        row = self._db.execute(
+            "SELECT preimage FROM channel_preimages WHERE channel_dbid = ? AND payment_hash = ?",
+            (channel_dbid, payment_hash),
+        ).fetchone()
+        return None if row is None else bytes(row[0])
 
     # -- invoices ----------------------------------------------------------------------------------------
 
