@@ -7,10 +7,12 @@ broadcast (each naming the BOLT 5 requirements it carries out), preimages seen o
 upstream HTLC), HTLCs resolved on chain, deadlines that force the channel on chain (BOLT 2), and the final
 "irrevocably resolved".
 
-Modules: model (values, actions, errors), records (every commitment either side can broadcast, secrets,
-preimages), classify (which commitment spent the funding output), resolve (replayable resolution state),
-plan (the claims due at a tip), claims (transaction builders: sweeps, batched penalty, zero-fee HTLC
-transactions with a fee input, anchor sweep and CPFP), deadlines (BOLT 2 HTLC deadlines), monitor.
+Modules: model (values, actions, errors), records (the commitments either side can broadcast now, the
+peer's secrets in BOLT 3's 49-slot form, preimages, and the `CommitmentArchive` of every commitment ever
+recorded), archive (that archive in the node's store, appended in the channel state's transaction),
+classify (which commitment spent the funding output), resolve (replayable resolution state), plan (the
+claims due at a tip), claims (transaction builders: sweeps, batched penalty, zero-fee HTLC transactions
+with a fee input, anchor sweep and CPFP), deadlines (BOLT 2 HTLC deadlines), monitor.
 """
 
 from reference_node.onchain.model import (
