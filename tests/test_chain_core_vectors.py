@@ -314,7 +314,7 @@ def test_chain_locktime_boundary_is_bip68_locked_one_second_early(case: CoreCase
     assert verdict in ("non-BIP68-final", "non-final")
 
 
-@pytest.mark.parametrize("file", ["tx_valid", "tx_invalid"])
+@pytest.mark.parametrize("file", ["tx_valid", "tx_invalid", "sighash"])
 def test_vector_file_is_the_vendored_bitcoin_core_blob(file: str) -> None:
     # SOURCE.md names each file's git blob id; recompute it from the bytes on disk.
     data = (vectors_dir() / "bitcoin-core" / f"{file}.json").read_bytes()
