@@ -94,6 +94,10 @@ class Faults:
         return signer
 
 
+# BOLT 2 "Channel Close": the messages of a mutual close negotiation (legacy and option_simple_close)
+CLOSE_NEGOTIATION_MESSAGES = frozenset({"shutdown", "closing_signed", "closing_complete", "closing_sig"})
+
+
 @dataclass
 class Controls:
     """Run-time adversarial switches (mutable state, changed by the harness while the node runs)."""
@@ -102,6 +106,20 @@ class Controls:
     delay_message_types_s: dict[str, float] = field(default_factory=dict)
     withhold_preimages: bool = False
     offline: bool = False
+
+    @property
+    def refuse_mutual_close(self) -> bool:
+        """Never answer a mutual close: every close negotiation message we would send is dropped, so the
+        peer's `shutdown` goes unanswered and it has to close unilaterally."""
+        return self.drop_message_types >= CLOSE_NEGOTIATION_MESSAGES
+
+    @refuse_mutual_close.setter
+    def refuse_mutual_close(self, refuse: bool) -> None:
+        # in place: the harness may have installed a recording set subclass
+        if refuse:
+            self.drop_message_types |= CLOSE_NEGOTIATION_MESSAGES
+        else:
+            self.drop_message_types -= CLOSE_NEGOTIATION_MESSAGES
 
 
 class DefectiveSigner:

@@ -140,6 +140,10 @@ class RpcServer:
 
         self.multihop = MultihopRpc(node)
         self._methods.update(self.multihop.methods())
+        # the fault controls (dev-breach, dev-withhold-preimages, dev-refuse-close, dev-go-offline)
+        from reference_node.rpc_dev import DevFaultRpc
+
+        self._methods.update(DevFaultRpc(node).methods())
 
     # -- serving ---------------------------------------------------------------------------------------
 
