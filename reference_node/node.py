@@ -568,7 +568,8 @@ class LightningNode:
         while True:
             try:
                 tip = await asyncio.to_thread(self.chain.wait_for_block, self._scanned(), WATCH_TIMEOUT_S)
-                if tip > self._scanned():
+                # a tip below what we scanned is a reorg too (invalidateblock): catch up notices it
+                if tip != self._scanned():
                     await self._catch_up()
             except ChainSourceError as exc:
                 log.warning("chain source: %s", exc)
@@ -597,8 +598,11 @@ class LightningNode:
 
     async def _rewind_if_reorganized(self, tip: int) -> None:
         """Walk back from the last scanned block to the last one still in the active chain; what was confirmed
-        above it is unconfirmed again and is scanned anew. (A reorg that unconfirms a funding transaction
-        after `channel_ready` is not handled here: that is BOLT 5 / policy work.)"""
+        above it is unconfirmed again and is scanned anew: the store forgets those blocks (the wallet's
+        coins they confirmed become unconfirmed, funding locations are dropped so a channel awaiting its
+        funding depth counts it again from the new branch), and every BOLT 5 monitor forgets the
+        transactions they held. (A reorg that unconfirms a funding transaction after `channel_ready` is
+        not handled here: that is policy work.)"""
         height = min(self._scanned(), tip)
         while height > 0:
             known = self.store.scanned_hash(height)
@@ -610,6 +614,7 @@ class LightningNode:
             self.store.rewind_to(height)
             self._funding_cache.clear()
             self._height = height
+            self.onchain.blocks_disconnected(height + 1)
 
     async def sync_chain(self) -> int:
         """Scan up to the chain's current tip now (tests call it instead of waiting for the watcher)."""

@@ -152,6 +152,17 @@ class OnchainService:
             actions += monitor.block_connected(height, txs, self._chain.feerate_per_kw())
             await self._perform(slot, monitor, actions)
 
+    def blocks_disconnected(self, from_height: int) -> None:
+        """A reorg removed every block at `from_height` and above: each monitor forgets what those blocks
+        held and resolves again from what remains; the blocks of the new branch come through `on_block`.
+        Monitors already irrevocably resolved (100 blocks deep, BOLT 5) are past any reorg we follow."""
+        for slot in list(self._slots.values()):
+            monitor = self.monitors[slot.key]
+            if monitor.state.tip < from_height or monitor.is_resolved():
+                continue
+            monitor.blocks_disconnected(from_height)
+            self._save(slot, monitor)
+
     def load(self, slots: list[SlotLike]) -> None:
         """After a restart: the monitors of every persisted channel."""
         for slot in slots:
