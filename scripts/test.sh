@@ -12,4 +12,7 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
-.venv/bin/pytest -n auto "$@"
+# --dist loadgroup: tests/conftest.py keeps each module with a module-scoped fixture on one worker (the
+# fixture is built once) and starts the long tests first. --hypothesis-profile=ci: no per-example
+# deadline on a loaded machine, same number of examples (see tests/conftest.py).
+.venv/bin/pytest -n auto --dist loadgroup --hypothesis-profile=ci "$@"
