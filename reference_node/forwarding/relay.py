@@ -30,6 +30,7 @@ from reference_node.forwarding.checks import (
 )
 from reference_node.forwarding.links import ForwardLink, ForwardLinks
 from reference_node.forwarding.mpp_receiver import DEFAULT_MPP_TIMEOUT_S, HtlcPart, MppReceiver
+from reference_node.forwarding.onchain import OnchainForwardSettler
 from reference_node.forwarding.policy import ForwardingPolicy, LocalChannelInfo, LocalChannelUpdates
 from reference_node.onion.failure_messages import FailureCode, FailureFlag, FailureMessage
 from reference_node.onion.failure_packet import ReturnedFailure, create_failure, forward_failure
@@ -90,6 +91,9 @@ class HtlcRelay:
         self._watchers: dict[tuple[int, int], OutgoingWatcher] = {}
         self._fallback = self.manager.report_handler
         self.manager.report_handler = self.on_report
+        # forwards whose downstream channel closed are settled upstream from the chain (BOLT 5)
+        self.onchain = OnchainForwardSettler(self)
+        node.onchain.handlers.append(self.onchain.on_action)
 
     # -- our own channels ------------------------------------------------------------------------------
 
@@ -260,13 +264,9 @@ class HtlcRelay:
         reason = create_failure(shared_secret, message).reason
         await self.manager.command(slot, lambda: slot.channel.fail_htlc(htlc_id, reason))
 
-    async def _relay_back(self, link: ForwardLink, report: HtlcFulfilled | HtlcFailed) -> None:
-        in_slot = self.slot_by_dbid(link.in_channel_dbid)
-        if in_slot is None:
-            log.warning("incoming channel %d of a forward is gone", link.in_channel_dbid)
-            return
+    def forget(self, link: ForwardLink, fulfilled: bool) -> None:
+        """The forward is settled downstream (off chain or on chain): drop its link, record it."""
         self.links.remove(link)
-        fulfilled = isinstance(report, HtlcFulfilled)
         self.settled.append(
             ForwardRecord(
                 link.in_channel_dbid,
@@ -276,6 +276,13 @@ class HtlcRelay:
                 fulfilled,
             )
         )
+
+    async def _relay_back(self, link: ForwardLink, report: HtlcFulfilled | HtlcFailed) -> None:
+        in_slot = self.slot_by_dbid(link.in_channel_dbid)
+        if in_slot is None:
+            log.warning("incoming channel %d of a forward is gone", link.in_channel_dbid)
+            return
+        self.forget(link, isinstance(report, HtlcFulfilled))
         if isinstance(report, HtlcFulfilled):
             preimage = report.payment_preimage
             await self.manager.command(

@@ -95,6 +95,10 @@ class OnchainService:
         self._slots: dict[int, SlotLike] = {}
         self.events: list[OnchainEvent] = []
         self.listeners: list[Callable[[OnchainEvent], None]] = []
+        # awaited with every action of a channel's monitor (the HTLC switch settles forwarded HTLCs
+        # upstream from what the downstream channel's close shows: BOLT 5 "fulfill/fail the corresponding
+        # incoming HTLC")
+        self.handlers: list[Callable[[SlotLike, OnchainAction], Awaitable[None]]] = []
 
     # -- channel state -------------------------------------------------------------------------------
 
@@ -174,6 +178,8 @@ class OnchainService:
         monitor = self._monitor(slot)
         if monitor is None:
             return 0
+        # the withhold control may have just been lifted: the claims built now may use the preimages
+        monitor.config = replace(self.config, withhold_preimages=self.controls.withhold_preimages)
         count = 0
         for preimage in preimages:
             actions = monitor.add_preimage(preimage)
@@ -205,6 +211,8 @@ class OnchainService:
             self.events.append(event)
             for listener in self.listeners:
                 listener(event)
+            for handler in self.handlers:
+                await handler(slot, action)
             if isinstance(action, BroadcastTx):
                 # the wallet learns our claims from the blocks that confirm them: a claim refused (already
                 # invalidated by a transaction we had not seen yet) must not leave a phantom coin
