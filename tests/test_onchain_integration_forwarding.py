@@ -23,8 +23,9 @@ from harness.scenarios.steps.network import (
 from reference_node.channel import ChannelState
 from reference_node.node import LightningNode
 from reference_node.onchain import HtlcResolvedOnchain, PreimageLearned
+from reference_node.pay.payer import PayResult
 from reference_node.payments.channels import ChannelSlot
-from reference_node.store import InvoiceRow, PaymentRow, PaymentStatus
+from reference_node.store import InvoiceRow, PaymentStatus
 
 TIMEOUT_S = 60.0
 SEED = 7
@@ -45,7 +46,7 @@ def _slot_to(node: LightningNode, peer: LightningNode) -> ChannelSlot:
 
 async def _held_at_payee(
     network: ReferenceNetwork,
-) -> tuple[InvoiceRow, asyncio.Future[PaymentRow], ChannelSlot]:
+) -> tuple[InvoiceRow, asyncio.Task[PayResult], ChannelSlot]:
     """A pays C through B; C withholds the preimage: the HTLC sits in C's channel with B."""
     _payer, forwarder, payee = network.nodes
     payee.controls.withhold_preimages = True
