@@ -8,12 +8,19 @@ if dpkg-query -W -f='${Status}' electrum 2>/dev/null | grep -q "install ok insta
 fi
 if [ "$(id -u)" -eq 0 ]; then
     SUDO=""
-elif command -v sudo >/dev/null 2>&1; then
-    SUDO="sudo"
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    SUDO="sudo -n"  # never prompt: CI has no terminal
 else
-    echo "install-electrum.sh: need root or sudo to apt-get install electrum; Electrum tests will skip" >&2
+    echo "install-electrum.sh: need root or password-less sudo to apt-get install electrum; Electrum tests will skip" >&2
     exit 0
 fi
-$SUDO apt-get update -q
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends electrum
+# quiet; on failure apt's own messages are shown
+if ! log="$($SUDO apt-get update -qq 2>&1)"; then
+    echo "$log" >&2
+    exit 1
+fi
+if ! log="$(DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends electrum 2>&1)"; then
+    echo "$log" >&2
+    exit 1
+fi
 dpkg-query -W -f='electrum ${Version} installed\n' electrum

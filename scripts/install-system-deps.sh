@@ -29,5 +29,10 @@ export DEBIAN_FRONTEND=noninteractive
 if [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e '^lock$' -e '^partial$' || true)" ]; then
     apt-get update -qq >/dev/null
 fi
+# Stale package lists (a mirror that dropped the listed version) fail the install: refresh once, retry.
 # shellcheck disable=SC2086  # the list is meant to split into words
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+if ! apt-get install -y -qq --no-install-recommends $missing >/dev/null 2>&1; then
+    apt-get update -qq >/dev/null
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi

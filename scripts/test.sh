@@ -6,6 +6,9 @@ set -eu
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
+# Node 20 for the LDK tests, when the machine has none, is unpacked here by scripts/install-node.sh
+PATH="$PWD/.venv/node/bin:$PATH"
+export PATH
 if [ -x scripts/install-system-deps.sh ]; then
     scripts/install-system-deps.sh
 fi
