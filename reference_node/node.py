@@ -30,6 +30,7 @@ from reference_node.bitcoin.address import Network as AddressNetwork
 from reference_node.bitcoin.tx import TxOut
 from reference_node.chain_source import FEERATE_FLOOR_PER_KW, ChainSource, ChainSourceError
 from reference_node.channel import ChannelState, ChannelType
+from reference_node.channel.params import Side
 from reference_node.channel.states import FUNDED_STATES
 from reference_node.faults import Controls, Defect, Faults
 from reference_node.invoice import Currency
@@ -694,6 +695,28 @@ class LightningNode:
         slot = self.channels.find(channel_ref)
         await self.channels.changes.wait_for(lambda: slot.channel.state in states, timeout_s)
         return slot
+
+    async def flush_channel(self, slot: ChannelSlot, timeout_s: float) -> None:
+        """Wait until nothing is in flight on the channel (no update unsigned, no revocation awaited) and
+        the peer has read everything we sent on it: once the last batch has sent its messages (it holds
+        the channel's lock until then), a BOLT 1 ping/pong barrier (the peer answers in order). Faults
+        that cut the connection (`breach`, going offline) use it so the peer keeps every revocation."""
+
+        def quiet() -> bool:
+            ledger = slot.channel.data.ledger
+            if ledger is None:
+                return False
+            return not ledger.remote_pending and not ledger.has_changes_for(Side.REMOTE)
+
+        async with asyncio.timeout(timeout_s):
+            while True:
+                await self.channels.changes.wait_for(quiet, timeout_s)
+                async with slot.lock:
+                    if quiet():
+                        break
+            peer = self.node.peer(slot.peer_id)
+            if peer is not None and peer.state is PeerState.ACTIVE:
+                await peer.ping(timeout_s=timeout_s)
 
     async def send_raw(self, peer_id: bytes, payload: bytes) -> None:
         """Fault control: send already-encoded message bytes to a peer."""

@@ -109,6 +109,14 @@ class Breach(Step):
         number = self.commitment
         if number is None and self.htlcs:
             number = self._newest_revoked_with_htlcs(ln, slot)
+        # a revoked state is a breach only if the victim holds its `per_commitment_secret`: the cheater's
+        # last `revoke_and_ack` is often the last message of an update (sent after the payer saw its
+        # preimage); going offline at once could cut it off, and under load the victim then rightly took
+        # the state as current (a remote close, no penalty)
+        try:
+            await ln.flush_channel(slot, DEFAULT_TIMEOUT_S)
+        except TimeoutError as exc:
+            raise ExpectationFailed(f"{self.node}: channel updates in flight before the breach") from exc
         # the cheater stops talking on the channel: it is about to be closed on chain
         await ln.go_offline(True)
         tx = await ln.onchain.breach(slot, number)
