@@ -209,6 +209,34 @@ class MineSynced(Step):
 
 @register_step
 @dataclass(frozen=True)
+class Reorg(Step):
+    """Replace the chain's last `depth` blocks with `blocks` new ones (default `depth + 1`), mined from the
+    mempool the disconnected transactions went back to; the named reference nodes scan the new branch
+    before the step ends (BOLT 5: "MUST be prepared to resolve outputs multiple times, in case of
+    blockchain reorganizations"). Other implementations follow the chain on their own."""
+
+    NAME = "reorg"
+    SUMMARY = "replace the last blocks of the chain with a longer branch"
+    nodes: list[str] = field(default_factory=list)
+    depth: int = 1
+    blocks: int | None = None
+
+    def check_arguments(self) -> None:
+        if self.depth <= 0:
+            raise ValueError("depth must be positive")
+        if self.blocks is not None and self.blocks <= self.depth:
+            raise ValueError("blocks must exceed depth (the new branch has to be the longer one)")
+
+    async def run(self, ctx: StepContext) -> str | None:
+        references = _services(ctx, self.nodes)
+        hashes = await asyncio.to_thread(ctx.chain.reorg, self.depth, self.blocks)
+        for ln in references.values():
+            await ln.sync_chain()
+        return f"replaced {self.depth} block(s) by {len(hashes)}, height {ctx.chain.height()}"
+
+
+@register_step
+@dataclass(frozen=True)
 class SnapshotBalances(Step):
     """Record every driven node's on-chain balance under `name`, for `expect_onchain_outcome`."""
 
