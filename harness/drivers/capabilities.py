@@ -69,6 +69,13 @@ _FAULTS_NOTE = "withhold preimages, breach, drop or forge messages: the referenc
 
 CAPABILITIES: Mapping[str, DriverCapabilities] = {
     "reference": DriverCapabilities("reference", _ALL),
+    # the same node as a `boltcheck node` process: NodeDriver over its JSON-RPC; the fault controls stay with
+    # the in-process node (the harness reaches them directly there)
+    "reference-process": DriverCapabilities(
+        "reference-process",
+        _COMMON,
+        notes={Capability.FAULT_CONTROLS: "driven over JSON-RPC; use the in-process `reference` target"},
+    ),
     "ldk": DriverCapabilities(
         "ldk",
         _COMMON | {Capability.KILL},

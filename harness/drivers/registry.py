@@ -36,7 +36,7 @@ PeerFactory = Callable[[NodeSetup], PeerSession]
 
 #: implementations `_load_builtin` registers (named here so that validating a scenario or a --target
 #: does not import every driver); add a name here when adding one there.
-BUILTIN_IMPLEMENTATIONS = ("reference", "cln", "lnd", "electrum", "ldk")
+BUILTIN_IMPLEMENTATIONS = ("reference", "reference-process", "cln", "lnd", "electrum", "ldk")
 
 _DRIVERS: dict[str, DriverFactory] = {}
 _PEERS: dict[str, PeerFactory] = {}
@@ -52,9 +52,11 @@ def register_peer(implementation: str, factory: PeerFactory) -> None:
 
 def _load_builtin() -> None:
     # Imported on first use: the reference adapters import reference_node, which the loader does not need.
-    from harness.drivers.reference import ReferenceDriver, ScriptedPeerSession
+    from harness.drivers.reference import ReferenceDriver, ReferenceProcessDriver, ScriptedPeerSession
 
     _DRIVERS.setdefault("reference", ReferenceDriver.from_setup)
+    # the same node as a `boltcheck node` process, driven over its Core Lightning-compatible JSON-RPC
+    _DRIVERS.setdefault("reference-process", ReferenceProcessDriver.from_setup)
     # cln and lnd: launched (process, docker) or attached per LaunchOptions (harness/launchers/)
     from harness.launchers.session import cln_driver_factory, lnd_driver_factory
 

@@ -10,7 +10,7 @@ from harness.drivers.registry import implementation_names
 
 CHAINS = ("embedded", "bitcoind")
 LAUNCHERS = ("process", "docker", "attach")  # harness/launchers: LauncherKind
-_TARGET = re.compile(r"^(?P<impl>[a-z][a-z0-9_]*)(?::defect=(?P<defect>[a-z0-9_][a-z0-9_-]*))?$")
+_TARGET = re.compile(r"^(?P<impl>[a-z][a-z0-9_-]*)(?::defect=(?P<defect>[a-z0-9_][a-z0-9_-]*))?$")
 
 
 class TargetSpecError(ValueError):
