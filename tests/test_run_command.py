@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -35,32 +36,49 @@ def statuses(report_dir: Path) -> dict[str, str]:
     return {entry["id"]: entry["results"]["reference"]["status"] for entry in data["requirements"]}
 
 
-def test_run_without_arguments_runs_the_default_suite_and_writes_four_reports(tmp_path: Path) -> None:
+@dataclass(frozen=True)
+class DefaultRun:
+    """`boltcheck run` without arguments, once per module: two tests read it (a run of the default suite
+    costs about 40 s of CPU)."""
+
+    result: subprocess.CompletedProcess[str]
+    elapsed_s: float
+    report_dir: Path
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory: pytest.TempPathFactory) -> DefaultRun:
+    cwd = tmp_path_factory.mktemp("default-run")
     started = time.monotonic()
-    result = boltcheck("run", cwd=tmp_path)
-    elapsed = time.monotonic() - started
+    result = boltcheck("run", cwd=cwd)
+    return DefaultRun(result, time.monotonic() - started, cwd / "boltcheck-report")
+
+
+def test_run_without_arguments_runs_the_default_suite_and_writes_four_reports(
+    default_run: DefaultRun,
+) -> None:
+    result = default_run.result
     assert result.returncode == 0, result.stdout + result.stderr
-    report_dir = tmp_path / "boltcheck-report"
+    report_dir = default_run.report_dir
     assert sorted(p.name for p in report_dir.iterdir()) == sorted(REPORT_FILES)
     data = json.loads((report_dir / "report.json").read_text())
     assert data["failed"] is False
     assert data["scenario_totals"]["pass"] >= 8
     assert data["totals"]["reference"]["fail"] == 0
-    assert elapsed < 120
+    assert default_run.elapsed_s < 120
 
 
-def test_two_workers_give_the_same_results(tmp_path: Path) -> None:
-    sequential = boltcheck("run", "--seed", "5", "--report", "one", cwd=tmp_path)
-    parallel = boltcheck("run", "--seed", "5", "--report", "two", "-n", "2", cwd=tmp_path)
-    assert sequential.returncode == 0, sequential.stdout
+def test_two_workers_give_the_same_results(default_run: DefaultRun, tmp_path: Path) -> None:
+    # the sequential run is the default run (one worker); its seed, recorded in its report, is replayed on two
+    sequential_dir = default_run.report_dir
+    seed = json.loads((sequential_dir / "report.json").read_text())["run"]["seed"]
+    parallel = boltcheck("run", "--seed", str(seed), "--report", "two", "-n", "2", cwd=tmp_path)
+    assert default_run.result.returncode == 0, default_run.result.stdout
     assert parallel.returncode == 0, parallel.stdout
-    assert statuses(tmp_path / "one") == statuses(tmp_path / "two")
+    assert statuses(sequential_dir) == statuses(tmp_path / "two")
     seeds = [
-        sorted(
-            (s["scenario"], s["seed"])
-            for s in json.loads((tmp_path / d / "report.json").read_text())["scenarios"]
-        )
-        for d in ("one", "two")
+        sorted((s["scenario"], s["seed"]) for s in json.loads((d / "report.json").read_text())["scenarios"])
+        for d in (sequential_dir, tmp_path / "two")
     ]
     assert seeds[0] == seeds[1]
 
