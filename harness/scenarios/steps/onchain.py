@@ -16,13 +16,17 @@ import asyncio
 from dataclasses import dataclass, field
 
 from harness.chain import ChainBackend, EmbeddedChain, OutPoint
+from harness.chain.bitcoind import BitcoindChain
 from harness.drivers.base import UnsupportedOperation
+from harness.drivers.bitcoind_source import BitcoindBackendSource
 from harness.drivers.peer import ExpectationFailed
+from harness.drivers.reference import EmbeddedChainSource
 from harness.scenarios.registry import register_step
 from harness.scenarios.step import DriverName, Step, StepContext
 from harness.scenarios.steps.chain import resolve_outpoint
 from harness.scenarios.steps.channels import channel_ref, reference_node
 from reference_node.bitcoin.tx import Tx
+from reference_node.chain_source import ChainSourceError
 from reference_node.channel.params import Side
 from reference_node.channel.states import ChannelState
 from reference_node.node import LightningNode
@@ -318,12 +322,23 @@ def _tx(chain: ChainBackend, txid: str) -> Tx:
     return Tx.parse(chain.get_tx(txid).raw)
 
 
+def block_txs(chain: ChainBackend, height: int) -> tuple[Tx, ...]:
+    """The transactions of the active chain's block at `height`, in block order, from either chain: the
+    embedded chain in-process, a bitcoind (or `boltcheck chain`) over RPC (`getblock HASH 0`, raw bytes)."""
+    if isinstance(chain, EmbeddedChain):
+        return EmbeddedChainSource(chain).block_at(height).txs
+    if isinstance(chain, BitcoindChain):
+        try:
+            return BitcoindBackendSource(chain).block_at(height).txs
+        except ChainSourceError as exc:
+            raise ExpectationFailed(f"block {height} unreadable over RPC: {exc}") from exc
+    raise UnsupportedOperation("chain", "close_tree", f"reading blocks of a {type(chain).__name__}")
+
+
 def close_tree(chain: ChainBackend, funding: OutPoint) -> list[Tx]:
     """Every confirmed transaction descending from the funding output, in chain order, plus the confirmed
     transactions that created the other coins they spend when those were made after the close (fee coins
     a node prepared for its claims)."""
-    if not isinstance(chain, EmbeddedChain):
-        raise UnsupportedOperation("chain", "close_tree", "reading whole blocks needs the embedded chain")
     start = chain.get_tx(funding.txid).block_height
     if start is None:
         raise ExpectationFailed(f"funding transaction {funding.txid} is not confirmed")
@@ -332,8 +347,7 @@ def close_tree(chain: ChainBackend, funding: OutPoint) -> list[Tx]:
     live = {(bytes.fromhex(funding.txid)[::-1], funding.vout)}
     close_height: int | None = None
     for height in range(start, chain.height() + 1):
-        for raw in chain.block(chain.block_hash(height)).block.vtx:
-            tx = Tx.parse(raw.serialize())
+        for tx in block_txs(chain, height):
             if any((i.prevout.txid, i.prevout.index) in live for i in tx.inputs):
                 close_height = height if close_height is None else close_height
                 tree.append(tx)
