@@ -11,7 +11,8 @@ the multi-hop steps that use it (BOLT 4 forwarding and failures, BOLT 7 gossip, 
 Nodes are numbered from 0; node i's key comes from the scenario seed. Every node forwards with the same
 policy (`fee_base_msat`, `fee_proportional_millionths`, `cltv_expiry_delta`); payments check each node's
 balance change to the msat against fees computed here from that policy (BOLT 7 "HTLC Fees"), not from
-the payer's route. Everything runs in the scenario's event loop on its EmbeddedChain; nothing sleeps.
+the payer's route. Everything runs in the scenario's event loop on the scenario's chain (any ChainBackend:
+the embedded chain in-process, or a bitcoind over RPC with `--chain bitcoind`); nothing sleeps.
 """
 
 from __future__ import annotations
@@ -25,12 +26,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.chain import ChainBackend
+from harness.chain.bitcoind import BitcoindChain
 from harness.chain.embedded import EmbeddedChain
 from harness.drivers.base import UnsupportedOperation
+from harness.drivers.bitcoind_source import BitcoindBackendSource
 from harness.drivers.peer import ExpectationFailed
 from harness.drivers.reference import EmbeddedChainSource
 from harness.scenarios.registry import register_step
 from harness.scenarios.step import DriverName, Step, StepContext
+from reference_node.chain_source import ChainSource
 from reference_node.channel import ChannelState
 from reference_node.forwarding.policy import ForwardingPolicy
 from reference_node.forwarding.relay import RelayConfig
@@ -79,7 +84,7 @@ class NetworkSpec:
 @dataclass
 class ReferenceNetwork:
     spec: NetworkSpec
-    chain: EmbeddedChain
+    chain: ChainBackend
     nodes: list[LightningNode]
     multihop: list[Multihop]
     channel_ids: list[bytes] = field(default_factory=list)
@@ -119,9 +124,19 @@ def _key(seed: int, name: str, index: int) -> NodeKey:
     return NodeKey.from_secret(secret)
 
 
+def node_chain_source(chain: ChainBackend) -> ChainSource:
+    """The nodes' view of the scenario's chain: in-process calls on the embedded chain, bitcoind RPC
+    (`getblock HASH 0`, `waitforblockheight`, ...) for `--chain bitcoind`."""
+    if isinstance(chain, EmbeddedChain):
+        return EmbeddedChainSource(chain)
+    if isinstance(chain, BitcoindChain):
+        return BitcoindBackendSource(chain)
+    raise UnsupportedOperation("reference", "network", f"no node chain source for a {type(chain).__name__}")
+
+
 async def build_network(
     spec: NetworkSpec,
-    chain: EmbeddedChain,
+    chain: ChainBackend,
     workdir: Path,
     seed: int = 0,
     name: str = "net",
@@ -139,7 +154,7 @@ async def build_network(
         gossip=GossipConfig(broadcast_interval_s=spec.broadcast_interval_s, block_poll_s=1.0),
     )
     nodes, multihop = [], []
-    source = EmbeddedChainSource(chain)
+    source = node_chain_source(chain)
     for index in range(spec.nodes):
         if index in adopt:
             node = adopt[index]
@@ -179,8 +194,10 @@ async def _open_channels(network: ReferenceNetwork) -> None:
     for index in openers:
         count = sum(1 for a, _ in spec.channels if a == index)
         for _ in range(count):
-            chain.fund(nodes[index].wallet.new_address(), spec.channel_sat + _FAUCET_EXTRA_SAT)
-    chain.mine(1)
+            address = nodes[index].wallet.new_address()
+            # a thread: over bitcoind RPC the call must not hold up the nodes sharing this event loop
+            await asyncio.to_thread(chain.fund, address, spec.channel_sat + _FAUCET_EXTRA_SAT)
+    await asyncio.to_thread(chain.mine, 1)
     await asyncio.gather(*(n.sync_chain() for n in nodes))
     for opener, accepter in spec.channels:
         host, port = nodes[accepter].node.address
@@ -202,7 +219,7 @@ async def _open_channels(network: ReferenceNetwork) -> None:
 
     await asyncio.gather(*(open_all(opener) for opener in openers))
     network.channel_ids.extend(channel_ids[pair] for pair in spec.channels)
-    chain.mine(ANNOUNCE_BLOCKS)
+    await asyncio.to_thread(chain.mine, ANNOUNCE_BLOCKS)
     await asyncio.gather(*(n.sync_chain() for n in nodes))
     for (opener, accepter), channel_id in zip(spec.channels, network.channel_ids, strict=True):
         for index in (opener, accepter):
@@ -329,8 +346,6 @@ class BuildNetwork(Step):
 
     async def run(self, ctx: StepContext) -> str | None:
         chain = ctx.chain
-        if not isinstance(chain, EmbeddedChain):
-            raise UnsupportedOperation("reference", self.NAME, "in-process networks use the embedded chain")
         policy = ForwardingPolicy(
             fee_base_msat=self.fee_base_msat,
             fee_proportional_millionths=self.fee_proportional_millionths,
