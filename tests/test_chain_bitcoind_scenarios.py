@@ -81,6 +81,42 @@ def test_a_scenario_runs_unchanged_on_a_chain_reached_over_bitcoind_rpc(
         assert client.call("getrawtransaction", txid, True)["confirmations"] >= 1
 
 
+# BOLT 5: a force close resolved on chain, balances to the satoshi (the close tree read block by block over
+# RPC); BOLT 4: an in-process network on the chain behind the RPC, failures attributed to the right hop
+ONCHAIN_SCENARIOS = ["bolt05_force_close_opener", "bolt05_breach_htlcs_both_ways"]
+NETWORK_SCENARIOS = ["bolt04_forwarding_failures", "bolt04_multipart_payment"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ONCHAIN_SCENARIOS)
+def test_a_bolt05_scenario_resolves_the_close_on_a_chain_reached_over_bitcoind_rpc(
+    name: str, launch_env: pytest.MonkeyPatch, rpc_chain: ChainProcess, tmp_path: Path
+) -> None:
+    launch_env.setenv("BOLTCHECK_CHAIN", "bitcoind")
+    launch_env.setenv("BOLTCHECK_BITCOIND_RPC", rpc_chain.auth_url)
+    result = run(name, tmp_path / "run")
+    assert result.status is Status.PASS, result.reason
+    # the close tree expect_onchain_outcome read over RPC is on the chain behind it, confirmed
+    assert result.txids
+    client = rpc_chain.client()
+    for txid in result.txids:
+        assert client.call("getrawtransaction", txid, True)["confirmations"] >= 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NETWORK_SCENARIOS)
+def test_a_bolt04_network_scenario_runs_on_a_chain_reached_over_bitcoind_rpc(
+    name: str, launch_env: pytest.MonkeyPatch, rpc_chain: ChainProcess, tmp_path: Path
+) -> None:
+    launch_env.setenv("BOLTCHECK_CHAIN", "bitcoind")
+    launch_env.setenv("BOLTCHECK_BITCOIND_RPC", rpc_chain.auth_url)
+    height_before = int(rpc_chain.client().call("getblockcount"))
+    result = run(name, tmp_path / "run")
+    assert result.status is Status.PASS, result.reason
+    # the network's channels were funded and announced on the chain behind the RPC (BOLT 7: 6 blocks)
+    assert int(rpc_chain.client().call("getblockcount")) >= height_before + 7
+
+
 def test_without_a_bitcoind_the_scenario_is_skipped_saying_so(
     launch_env: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
