@@ -215,7 +215,8 @@ class OnchainService:
                 try:
                     await handler(slot, action)
                 except Exception:  # a handler's bug must not stop the chain scan (funds depend on it)
-                    log.exception("channel %s: on-chain handler failed on %s", slot.key, type(action).__name__)
+                    kind = type(action).__name__
+                    log.exception("channel %s: on-chain handler failed on %s", slot.key, kind)
             if isinstance(action, BroadcastTx):
                 # the wallet learns our claims from the blocks that confirm them: a claim refused (already
                 # invalidated by a transaction we had not seen yet) must not leave a phantom coin
