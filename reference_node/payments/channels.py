@@ -141,6 +141,9 @@ class ChannelSlot:
     funding_spent_by: bytes | None = None
     reconcile_pending: bool = False
     closing_tx: bytes | None = None
+    # set while new HTLCs may be offered (normal state, connected, past the peer's channel_reestablish);
+    # cleared on disconnect and until the reestablish completes (ChannelManager.refresh_usable)
+    usable: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class Changes:
@@ -268,6 +271,7 @@ class ChannelManager:
         await self._after_batch(slot, reports)
 
     async def _after_batch(self, slot: ChannelSlot, reports: list[Report]) -> None:
+        self.refresh_usable(slot)
         self.changes.notify()
         for report in reports:
             if self.report_handler is not None:
@@ -276,6 +280,25 @@ class ChannelManager:
             slot.reconcile_pending = False
             await self._replay_unresolved_incoming(slot)
         self.changes.notify()
+
+    def refresh_usable(self, slot: ChannelSlot) -> None:
+        """Set or clear `slot.usable` from the channel's state. BOLT 2 "Message Retransmission": after a
+        reconnection no update may be sent before the peer's `channel_reestablish`, so a payment waits on
+        this event instead of failing while the channel reestablishes."""
+        channel = slot.channel
+        if (
+            channel.state is ChannelState.NORMAL
+            and channel.data.ledger is not None
+            and self._link_ready(slot)
+        ):
+            slot.usable.set()
+        else:
+            slot.usable.clear()
+
+    async def wait_usable(self, slot: ChannelSlot, timeout_s: float) -> None:
+        """Wait until the channel may take new HTLCs; TimeoutError after `timeout_s`."""
+        async with asyncio.timeout(timeout_s):
+            await slot.usable.wait()
 
     def _link_ready(self, slot: ChannelSlot) -> bool:
         # as the channel's own rule: connected, and reestablished if a reestablish was sent
@@ -392,6 +415,8 @@ class ChannelManager:
             if slot.channel.state is ChannelState.FAILED and slot.funding_build is not None:
                 self.wallet.release(slot.funding_build)
                 slot.funding_build = None
+        for slot in self.slots_of(node_id):
+            self.refresh_usable(slot)
         self.changes.notify()
 
     def slots_of(self, peer_id: bytes) -> list[ChannelSlot]:

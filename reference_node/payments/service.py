@@ -9,6 +9,7 @@ handled again once the channel is reestablished.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -167,11 +168,37 @@ class PaymentService:
         if existing is not None and existing.status is not PaymentStatus.FAILED:
             # never pay the same hash twice: wait for (or return) the earlier attempt
             return await self.wait_payment(invoice.payment_hash, timeout_s)
-        slot = self._channel_to(invoice.payee_node_id, amount)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        slot = await self._usable_channel_to(invoice.payee_node_id, timeout_s)
         await self._send_htlc(slot, invoice, amount, bolt11, replace_failed=existing is not None)
-        return await self.wait_payment(invoice.payment_hash, timeout_s)
+        return await self.wait_payment(invoice.payment_hash, max(0.0, deadline - loop.time()))
+
+    async def _usable_channel_to(self, node_id: bytes, timeout_s: float) -> ChannelSlot:
+        """The usable channel to the payee with the most to spend. A channel in normal state that is
+        reconnecting (BOLT 2: no update before the peer's `channel_reestablish`) is waited for, up to
+        `timeout_s`, on the events the channel manager sets when a channel becomes usable again."""
+        candidates = self._normal_channels_to(node_id)
+        if not any(s.usable.is_set() for s in candidates):
+            waits = [asyncio.ensure_future(s.usable.wait()) for s in candidates]
+            try:
+                await asyncio.wait(waits, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiting in waits:
+                    waiting.cancel()
+        usable = [s for s in candidates if s.usable.is_set()]
+        if not usable:
+            raise PaymentError(
+                f"no channel with {node_id.hex()} usable within {timeout_s:g} s "
+                "(disconnected, or channel_reestablish not completed)"
+            )
+        return max(usable, key=lambda s: s.channel.balances_msat()[0])
 
     def _channel_to(self, node_id: bytes, amount_msat: int) -> ChannelSlot:
+        """The normal-state channel to the payee with the most to spend, usable or not (no wait)."""
+        return max(self._normal_channels_to(node_id), key=lambda s: s.channel.balances_msat()[0])
+
+    def _normal_channels_to(self, node_id: bytes) -> list[ChannelSlot]:
         candidates = [
             s
             for s in self.manager.slots_of(node_id)
@@ -179,7 +206,7 @@ class PaymentService:
         ]
         if not candidates:
             raise PaymentError(f"no channel in normal state with {node_id.hex()} (only direct payments)")
-        return max(candidates, key=lambda s: s.channel.balances_msat()[0])
+        return candidates
 
     async def _send_htlc(
         self, slot: ChannelSlot, invoice: Invoice, amount_msat: int, bolt11: str, replace_failed: bool
