@@ -22,7 +22,7 @@ from harness.scenarios.steps.network import (
 )
 from reference_node.channel import ChannelState
 from reference_node.node import LightningNode
-from reference_node.onchain import HtlcResolvedOnchain, PreimageLearned
+from reference_node.onchain import GoOnchain, HtlcResolvedOnchain, PreimageLearned
 from reference_node.pay.payer import PayResult
 from reference_node.payments.channels import ChannelSlot
 from reference_node.store import InvoiceRow, PaymentStatus
@@ -138,3 +138,42 @@ def test_htlc_timed_out_on_chain_downstream_fails_the_incoming_htlc(tmp_path: Pa
         assert [r.fulfilled for r in network.multihop[1].relay.settled] == [False]
 
     _run(tmp_path, scenario)
+
+
+def test_preimage_learned_on_chain_with_the_payer_away_goes_on_chain_upstream_before_the_deadline(
+    tmp_path: Path,
+) -> None:
+    async def scenario(network: ReferenceNetwork) -> None:
+        payer, forwarder, payee = network.nodes
+        row, _paying, slot_c = await _held_at_payee(network)
+        # A goes away: B cannot fulfil off chain, it must claim A's HTLC on chain before A can time it out
+        await payer.go_offline(True)
+        await payee.go_offline(True)
+        await payee.close(slot_c.channel.data.channel_id.hex(), None, force=True)  # type: ignore[union-attr]
+        await _mine(network, 1)
+        payee.controls.withhold_preimages = False
+        await payee.onchain.add_preimages(slot_c, [row.preimage])
+        slot_up = _slot_to(forwarder, payer)
+        for _ in range(MAX_BLOCKS):
+            await _mine(network, 1)
+            if _claimed_upstream(forwarder, slot_up):
+                break
+        go_onchain = [
+            e.action
+            for e in forwarder.onchain.events
+            if e.slot_key == slot_up.key and isinstance(e.action, GoOnchain)
+        ]
+        assert [a.requirement for a in go_onchain] == ["bolt02-cltv_expiry_delta-fulfiller-must-03"]
+        assert _claimed_upstream(forwarder, slot_up), "B never claimed A's HTLC on chain with the preimage"
+
+    _run(tmp_path, scenario)
+
+
+def _claimed_upstream(forwarder: LightningNode, slot_up: ChannelSlot) -> bool:
+    return any(
+        e.slot_key == slot_up.key
+        and isinstance(e.action, HtlcResolvedOnchain)
+        and not e.action.offered_by_us
+        and e.action.fulfilled
+        for e in forwarder.onchain.events
+    )
