@@ -425,11 +425,18 @@ class ElectrumDriver(NodeDriver):
         return str(await self.rpc("createnewaddress"))
 
     async def onchain_balance_sat(self) -> int:
-        """Confirmed + unconfirmed, once Electrum has caught up with the chain it serves (callers such as the
-        `fund` step read the balance right after mining, as they would from a synchronous node)."""
+        """What the chain gives Electrum's addresses: the server's confirmed + mempool balance of every wallet
+        address, once Electrum has caught up with the chain it serves (callers such as the `fund` step read
+        the balance right after mining, as they would from a synchronous node).
+
+        Not `getbalance`: Electrum 4.3.4 (address_synchronizer.get_balance) counts the outputs of the
+        wallet's own transactions that no server has: `TX_HEIGHT_LOCAL` (kept but not broadcast) and
+        `TX_HEIGHT_FUTURE` (its lnsweep transactions waiting on a CSV/CLTV lock, e.g. the to_local sweep
+        after a force close) as confirmed or unconfirmed, and drops a coin such a transaction spends."""
         await self.wait_synchronized(SYNC_TIMEOUT_S)
-        balance = await self.rpc("getbalance")
-        return _sat(balance.get("confirmed", "0")) + _sat(balance.get("unconfirmed", "0"))
+        addresses = await self.rpc("listaddresses")
+        balances = await asyncio.gather(*(self.rpc("getaddressbalance", address=a) for a in addresses))
+        return sum(_sat(b["confirmed"]) + _sat(b["unconfirmed"]) for b in balances)
 
     async def connect(self, peer: NodeAddress, timeout_s: float) -> None:
         async with asyncio.timeout(timeout_s):
