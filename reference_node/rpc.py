@@ -24,6 +24,7 @@ from reference_node.node import ChannelOpenFailed, LightningNode, PeerConnectFai
 from reference_node.payments.channels import ChannelCommandError, ChannelSlot, scid_text
 from reference_node.payments.service import PaymentError
 from reference_node.store import InvoiceRow, InvoiceStatus, PaymentRow, PaymentStatus, StoreError
+from reference_node.unix_socket import start_unix_server
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ class RpcServer:
             self.socket_path.unlink()
         old_umask = os.umask(0o177)  # the socket is created 0600: only our user may drive the node
         try:
-            self._server = await asyncio.start_unix_server(self._serve, path=str(self.socket_path))
+            self._server = await start_unix_server(self._serve, self.socket_path)
         finally:
             os.umask(old_umask)
         os.chmod(self.socket_path, 0o600)

@@ -43,6 +43,7 @@ from harness.drivers.base import (
     WaitTimeout,
 )
 from harness.launchers.base import NodeHandle, poll_until
+from reference_node.unix_socket import open_unix_connection
 
 READY_TIMEOUT_S = 60.0
 RPC_TIMEOUT_S = 60.0
@@ -138,7 +139,7 @@ class ClnRpc:
 
     async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         if self.endpoint.unix_path is not None:
-            return await asyncio.open_unix_connection(str(self.endpoint.unix_path), limit=2**24)
+            return await open_unix_connection(self.endpoint.unix_path, limit=2**24)
         return await asyncio.open_connection(self.endpoint.tcp_host, self.endpoint.tcp_port, limit=2**24)
 
     async def _call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -65,6 +65,7 @@ from reference_node.rpc import CLN_STATE
 from reference_node.scripted_peer import KEEPALIVE, ScriptedPeer, ScriptExpectationFailed
 from reference_node.scripted_peer import TraceDirection as PeerTraceDirection
 from reference_node.store import PaymentStatus
+from reference_node.unix_socket import open_unix_connection
 from reference_node.wire import message_to_fields
 from reference_node.wire.features import Features
 
@@ -478,7 +479,7 @@ class RpcUnixClient:
             "params": dict(params or {}),
         }
         async with asyncio.timeout(timeout_s):
-            reader, writer = await asyncio.open_unix_connection(str(self.path))
+            reader, writer = await open_unix_connection(self.path)
             try:
                 writer.write(json.dumps(request).encode())
                 await writer.drain()
