@@ -7,6 +7,11 @@ each scenario then runs once per target, and the reports show them side by side)
 --boltcheck-report DIR (write report.json, junit.xml, report.md, report.html there), --boltcheck-seed N
 (default: random, recorded), --boltcheck-chain, --boltcheck-launcher.
 
+Suite selection: `pytest suites/` collects every scenario (but interop, see below);
+`pytest suites/ --boltcheck-suite NAME` collects only the files of the named suite of suites/suites.yaml
+(harness/scenarios/manifest.py), the same selection as `boltcheck run --suite NAME` (`boltcheck run`
+with no --suite runs `default`).
+
 The interop matrix: --boltcheck-impls A,B,C runs every interop scenario (one with a `${peer}` node) once
 per ordered pair (A, B) of different implementations, `${target}` being A and `${peer}` B (items
 `interop_open_pay_close[ldk->electrum]`; --boltcheck-same-impl-pairs adds (A, A) for every A but the
@@ -52,6 +57,8 @@ from harness.scenarios import (
     load_scenario,
     run_scenario,
 )
+from harness.scenarios.loader import SUITES_MANIFEST
+from harness.scenarios.manifest import SuiteManifestError, suite_files
 
 _RESULT_PROPERTY = "boltcheck_result"
 #: the tag of the interop suite's scenarios (suites/interop/)
@@ -96,6 +103,8 @@ class BoltcheckState:
     workers: int = 1
     impls: tuple[TargetSpec, ...] = ()  # --boltcheck-impls: the interop matrix's implementations
     same_impl_pairs: bool = False
+    # --boltcheck-suite: the named suite's files (resolved); None collects every scenario file
+    suite_files: frozenset[Path] | None = None
 
     def pairings(self, scenario: Scenario) -> list[Pairing]:
         """The items a scenario expands to."""
@@ -143,6 +152,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--boltcheck-report", default=None, type=Path, help="write the four reports to this folder"
     )
+    group.addoption(
+        "--boltcheck-suite",
+        default=None,
+        help="collect only the named suite of suites/suites.yaml (default, full, onchain, ...)",
+    )
     group.addoption("--boltcheck-seed", default=None, type=int, help="run seed (default: random, recorded)")
     group.addoption("--boltcheck-chain", default=None, choices=CHAINS, help="chain backend (embedded)")
     group.addoption(
@@ -165,7 +179,9 @@ def pytest_configure(config: pytest.Config) -> None:
         targets = tuple(TargetSpec.parse(t) for t in config.getoption("--boltcheck-target").split(","))
         impls_option = config.getoption("--boltcheck-impls")
         impls = tuple(TargetSpec.parse(t) for t in impls_option.split(",")) if impls_option else ()
-    except TargetSpecError as exc:
+        suite_name = config.getoption("--boltcheck-suite")
+        selected = frozenset(suite_files(suite_name)) if suite_name else None
+    except (TargetSpecError, SuiteManifestError) as exc:
         raise pytest.UsageError(str(exc)) from exc
     worker_input = _worker_input(config)
     if worker_input is not None and "boltcheck_seed" in worker_input:
@@ -186,6 +202,7 @@ def pytest_configure(config: pytest.Config) -> None:
         workers=numprocesses if isinstance(numprocesses, int) and numprocesses > 0 else 1,
         impls=tuple(dict.fromkeys(impls)),
         same_impl_pairs=bool(config.getoption("--boltcheck-same-impl-pairs")),
+        suite_files=selected,
     )
     config.pluginmanager.register(ResultGatherer(config.stash[STATE_KEY]), "boltcheck-results")
     if _worker_input(config) is None and _launch_options_given(config):
@@ -218,13 +235,23 @@ def pytest_report_header(config: pytest.Config) -> str:
 def _is_scenario_file(file_path: Path, config: pytest.Config) -> bool:
     if file_path.suffix not in (".yaml", ".yml") or "requirements" in file_path.parts:
         return False
+    if file_path.name == SUITES_MANIFEST:
+        return False
+    selected = config.stash[STATE_KEY].suite_files
+    if selected is not None:
+        # a named suite lists its files: nothing else is a scenario of this run
+        return file_path.resolve() in selected
     given = {Path(str(arg).split("::")[0]).resolve() for arg in config.args}
     return "suites" in file_path.parts or file_path.resolve() in given
 
 
 def _named_explicitly(file_path: Path, config: pytest.Config) -> bool:
-    """The file, or an interop folder holding it, was given on the command line."""
+    """The file, or an interop folder holding it, was given on the command line, or the named suite
+    (--boltcheck-suite) lists it."""
     path = file_path.resolve()
+    selected = config.stash[STATE_KEY].suite_files
+    if selected is not None and path in selected:
+        return True
     for arg in config.args:
         given = Path(str(arg).split("::")[0]).resolve()
         if given == path or (given.is_dir() and path.is_relative_to(given) and INTEROP_TAG in given.parts):

@@ -1,7 +1,9 @@
 """`boltcheck run`: run scenario suites through pytest with the boltcheck plugin, write the reports.
 
-With no arguments: every scenario in suites/, reference node against reference node, embedded chain,
-reports in ./boltcheck-report/. Exit code 0 only if nothing failed.
+With no arguments: the `default` suite of suites/suites.yaml (fast conformance, in seconds), reference
+node against reference node, embedded chain, reports in ./boltcheck-report/. Exit code 0 only if nothing
+failed. `--suite NAME` resolves a suite name of suites/suites.yaml first (`full`, `onchain`, ...), then a
+path, a folder or file stem under suites/; several, comma-separated, run together.
 
 `--impls A,B,C` is the interop matrix: each interop scenario (suites/interop/) runs for every ordered
 pair of the implementations that can run it (the others are skips with the reason), and the reports
@@ -15,6 +17,7 @@ import importlib.metadata
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,7 @@ import pytest
 from harness.drivers.targets import CHAINS, LAUNCHERS, TargetSpec, TargetSpecError
 from harness.launchers import options as launch_options
 from harness.paths import suites_dir
+from harness.scenarios.manifest import DEFAULT_SUITE, SuiteManifestError, load_manifest, suite_files
 
 
 class SuiteNotFound(ValueError):
@@ -30,7 +34,12 @@ class SuiteNotFound(ValueError):
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("run", help="run scenario suites against a target; write the reports")
-    parser.add_argument("--suite", default=None, help="suite name under suites/ or a path (default: all)")
+    parser.add_argument(
+        "--suite",
+        default=None,
+        help="a suite of suites/suites.yaml, a path, or a name under suites/; comma-separated: several "
+        f"(default: {DEFAULT_SUITE})",
+    )
     parser.add_argument(
         "--target",
         default="reference",
@@ -56,7 +65,39 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
+@dataclass(frozen=True)
+class SuiteSelection:
+    """What pytest collects: a named suite of the manifest (collected from suites/ with
+    --boltcheck-suite, exactly as `pytest suites/ --boltcheck-suite NAME`) or paths."""
+
+    name: str | None
+    paths: tuple[Path, ...]
+
+    def pytest_arguments(self) -> list[str]:
+        if self.name is not None:
+            return [str(suites_dir()), f"--boltcheck-suite={self.name}"]
+        return [str(p) for p in self.paths]
+
+
+def select_suite(suite: str | None) -> SuiteSelection:
+    """No --suite: the default suite; one manifest name: that suite; otherwise each comma-separated
+    item is a manifest name (expanded to its files), a path, or a folder or file stem under suites/."""
+    items = [item.strip() for item in (suite or DEFAULT_SUITE).split(",") if item.strip()]
+    try:
+        manifest = load_manifest()
+        if len(items) == 1 and items[0] in manifest:
+            return SuiteSelection(items[0], ())
+        paths: list[Path] = []
+        for item in items:
+            found = suite_files(item) if item in manifest else [resolve_suite(item)]
+            paths += [p for p in found if p not in paths]
+    except SuiteManifestError as exc:
+        raise SuiteNotFound(str(exc)) from exc
+    return SuiteSelection(None, tuple(paths))
+
+
 def resolve_suite(suite: str | None) -> Path:
+    """One path: as given, or a folder or file stem under suites/ (None: the whole suites/ folder)."""
     if suite is None:
         return suites_dir()
     path = Path(suite)
@@ -73,9 +114,13 @@ def _plugin_installed() -> bool:
 
 
 def pytest_arguments(args: argparse.Namespace) -> list[str]:
-    suite = resolve_suite(args.suite)
+    selection = select_suite(args.suite)
     # The CLI has imported harness already, so pytest cannot rewrite its asserts: nothing to warn about.
-    argv = [str(suite), "-p", "no:cacheprovider", "-q", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    # Scenario items report through ScenarioFailed, not assert: --assert=plain spares rewriting (parsing
+    # and recompiling) every module imported during the run, a fifth of a short run's CPU when bytecode
+    # is not cached (PYTHONDONTWRITEBYTECODE).
+    argv = [*selection.pytest_arguments(), "-p", "no:cacheprovider", "-q", "--assert=plain"]
+    argv += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
     if not _plugin_installed():
         argv += ["-p", "harness.pytest_plugin"]
     argv += [f"--boltcheck-target={args.target}", f"--boltcheck-report={args.report}"]

@@ -37,6 +37,8 @@ NODE_OPTIONS: dict[str, frozenset[str]] = {
     "reference": frozenset({"features"}),
 }
 DEFAULT_SCENARIO_TIMEOUT_S = 60.0
+#: the manifest of named suites in suites/ (not a scenario)
+SUITES_MANIFEST = "suites.yaml"
 
 
 class ScenarioError(ValueError):
@@ -356,6 +358,11 @@ def scenario_files(root: Path) -> list[Path]:
     """Scenario files under a folder (or the file itself), skipping the requirement catalog."""
     if root.is_file():
         return [root]
-    # requirements/ is the catalog; defects/ holds what each reference defect must fail (not scenarios)
+    # requirements/ is the catalog; defects/ holds what each reference defect must fail (not scenarios);
+    # suites.yaml is the manifest of named suites (harness/scenarios/manifest.py)
     skipped = {"requirements", "defects"}
-    return sorted(p for p in root.rglob("*.yaml") if not skipped & set(p.relative_to(root).parts))
+    return sorted(
+        p
+        for p in root.rglob("*.yaml")
+        if not skipped & set(p.relative_to(root).parts) and p.name != SUITES_MANIFEST
+    )
