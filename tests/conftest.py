@@ -2,8 +2,8 @@
 pytest-xdist (scripts/test.sh runs `pytest -n auto --dist loadgroup --hypothesis-profile=ci`).
 
 Scheduling (pytest-xdist `--dist loadgroup`):
-- Every test of a module that uses a module- or class-scoped fixture carries `xdist_group(<module>)`, so
-  the whole module runs on one worker and the fixture is built once. Several of those fixtures run whole
+- The tests of a module that defines a module- or class-scoped fixture go to one worker as one unit
+  (SharedFixtureScheduling below), so the fixture is built once. Several of those fixtures run whole
   `boltcheck run`s (tests/test_defects_expectations.py, tests/test_electrum_suites.py); split across two
   workers they would run twice.
 - Tests known to take long (marked `slow`, or in LONG_RUNNING_MODULES, which this file marks `slow`) are
@@ -13,8 +13,14 @@ Scheduling (pytest-xdist `--dist loadgroup`):
 
 from __future__ import annotations
 
+import functools
+import re
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, settings
+from xdist.remote import Producer
+from xdist.scheduler import LoadScopeScheduling
 
 # Hypothesis profile "ci" (scripts/test.sh selects it): the same number of examples as every test asks
 # for (max_examples is untouched, so every property checks what it checks locally), but no per-example
@@ -47,31 +53,44 @@ LONG_RUNNING_MODULES = frozenset(
     }
 )
 
-_SHARED_SCOPES = frozenset({"module", "class"})
+# A module that defines a module- or class-scoped fixture shares its setup between its tests.
+_SHARED_FIXTURE = re.compile(r"""scope\s*=\s*["'](module|class)["']""")
 
 
-def _uses_a_shared_fixture(item: pytest.Item) -> bool:
-    """True when the item uses a fixture built once per module or class (its setup is shared)."""
-    info = getattr(item, "_fixtureinfo", None)
-    if info is None:
-        return False
-    return any(
-        definition.scope in _SHARED_SCOPES
-        for definitions in info.name2fixturedefs.values()
-        for definition in definitions
-    )
+@functools.cache
+def _module_shares_a_fixture(path: Path) -> bool:
+    return path.is_file() and _SHARED_FIXTURE.search(path.read_text(encoding="utf-8")) is not None
+
+
+class SharedFixtureScheduling(LoadScopeScheduling):
+    """`--dist loadgroup` for this suite: the tests of a module that defines a module- or class-scoped
+    fixture form one unit of work (one worker, one setup); every other test is its own unit. xdist's
+    own loadgroup does not work with pytest 9 (xdist 3.8 renames `item._nodeid`, which pytest 9 no
+    longer reads), so the unit is decided here, on the controller, from the node id's module."""
+
+    def __init__(self, config: pytest.Config, log: Producer | None = None) -> None:
+        super().__init__(config, log)
+        self._root = config.rootpath
+
+    def _split_scope(self, nodeid: str) -> str:
+        module = nodeid.split("::", 1)[0]
+        return module if _module_shares_a_fixture(self._root / module) else nodeid
+
+
+@pytest.hookimpl(optionalhook=True)  # a run with -p no:xdist has no such hook
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> SharedFixtureScheduling | None:
+    if config.getvalue("dist") != "loadgroup":
+        return None  # every other --dist mode is xdist's own
+    return SharedFixtureScheduling(config, log)
 
 
 def _is_long(item: pytest.Item) -> bool:
     return item.get_closest_marker("slow") is not None
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.name in LONG_RUNNING_MODULES:
             item.add_marker(pytest.mark.slow)
-        if _uses_a_shared_fixture(item) and item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.path.name))
     # stable: within the long and the short tests, collection order (and so fixture reuse) is kept
     items.sort(key=lambda item: not _is_long(item))
