@@ -30,11 +30,11 @@ from harness.chain import ChainBackend
 from harness.chain.bitcoind import BitcoindChain
 from harness.chain.embedded import EmbeddedChain
 from harness.drivers.base import UnsupportedOperation
-from harness.drivers.bitcoind_source import BitcoindBackendSource
 from harness.drivers.peer import ExpectationFailed
 from harness.drivers.reference import EmbeddedChainSource
 from harness.scenarios.registry import register_step
 from harness.scenarios.step import DriverName, Step, StepContext
+from harness.scenarios.steps.network_chain import SharedBitcoindSource
 from reference_node.chain_source import ChainSource
 from reference_node.channel import ChannelState
 from reference_node.forwarding.policy import ForwardingPolicy
@@ -89,6 +89,7 @@ class ReferenceNetwork:
     multihop: list[Multihop]
     channel_ids: list[bytes] = field(default_factory=list)
     adopted: frozenset[int] = frozenset()  # nodes a driver started (and stops)
+    shared_source: SharedBitcoindSource | None = None  # the nodes' source on --chain bitcoind
 
     def index_of(self, node_id: bytes) -> int:
         return next(i for i, n in enumerate(self.nodes) if n.node_id == node_id)
@@ -117,6 +118,8 @@ class ReferenceNetwork:
         for index, node in enumerate(self.nodes):
             if index not in self.adopted:
                 await node.stop()
+        if self.shared_source is not None:
+            self.shared_source.detach()
 
 
 def _key(seed: int, name: str, index: int) -> NodeKey:
@@ -125,12 +128,12 @@ def _key(seed: int, name: str, index: int) -> NodeKey:
 
 
 def node_chain_source(chain: ChainBackend) -> ChainSource:
-    """The nodes' view of the scenario's chain: in-process calls on the embedded chain, bitcoind RPC
-    (`getblock HASH 0`, `waitforblockheight`, ...) for `--chain bitcoind`."""
+    """The nodes' view of the scenario's chain: in-process calls on the embedded chain; for `--chain
+    bitcoind`, one RPC source all the nodes share (one long poll, bounded calls: network_chain.py)."""
     if isinstance(chain, EmbeddedChain):
         return EmbeddedChainSource(chain)
     if isinstance(chain, BitcoindChain):
-        return BitcoindBackendSource(chain)
+        return SharedBitcoindSource(chain)
     raise UnsupportedOperation("reference", "network", f"no node chain source for a {type(chain).__name__}")
 
 
@@ -175,7 +178,8 @@ async def build_network(
         )
         multihop.append(enable_multihop(node, config))
         nodes.append(node)
-    network = ReferenceNetwork(spec, chain, nodes, multihop, adopted=frozenset(adopt))
+    shared = source if isinstance(source, SharedBitcoindSource) else None
+    network = ReferenceNetwork(spec, chain, nodes, multihop, adopted=frozenset(adopt), shared_source=shared)
     try:
         for index, (node, services) in enumerate(zip(nodes, multihop, strict=True)):
             if index not in adopt:
