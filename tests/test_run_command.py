@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -13,10 +14,12 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.commands.run import SuiteNotFound, resolve_suite
+from harness.commands.run import SuiteNotFound, resolve_suite, select_suite
 from harness.drivers.targets import TargetSpec, TargetSpecError
 from harness.paths import project_root, suites_dir
 from harness.report import REPORT_FILES
+from harness.scenarios.loader import scenario_files
+from harness.scenarios.manifest import DEFAULT_SUITE, SuiteManifestError, load_manifest, suite_files
 
 
 def boltcheck(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -63,7 +66,7 @@ def test_run_without_arguments_runs_the_default_suite_and_writes_four_reports(
     assert sorted(p.name for p in report_dir.iterdir()) == sorted(REPORT_FILES)
     data = json.loads((report_dir / "report.json").read_text())
     assert data["failed"] is False
-    assert data["scenario_totals"]["pass"] >= 8
+    assert data["scenario_totals"]["pass"] == len(suite_files(DEFAULT_SUITE))
     assert data["totals"]["reference"]["fail"] == 0
     assert default_run.elapsed_s < 120
 
@@ -102,6 +105,54 @@ def test_an_unknown_target_is_a_usage_error(capsys: pytest.CaptureFixture[str]) 
 def test_an_unknown_suite_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--suite", "no-such-suite"]) == 2
     assert "no suite 'no-such-suite'" in capsys.readouterr().err
+
+
+def test_run_without_a_suite_runs_the_manifest_default_suite(default_run: DefaultRun) -> None:
+    data = json.loads((default_run.report_dir / "report.json").read_text())
+    ran = {Path(s["path"]).resolve() for s in data["scenarios"]}
+    assert ran == {p.resolve() for p in suite_files(DEFAULT_SUITE)}
+
+
+def test_the_manifest_names_the_documented_suites() -> None:
+    assert {"default", "full", "interop", "onchain", "multihop"} <= set(load_manifest())
+
+
+def test_the_full_suite_is_every_scenario_but_interop() -> None:
+    every = scenario_files(suites_dir())
+    assert suite_files("full") == [p.resolve() for p in every if "interop" not in p.parts]
+    assert set(suite_files(DEFAULT_SUITE)) < set(suite_files("full"))
+
+
+def test_a_manifest_name_runs_as_the_pytest_suite_option() -> None:
+    selection = select_suite("onchain")
+    assert selection.pytest_arguments() == [str(suites_dir()), "--boltcheck-suite=onchain"]
+    assert select_suite(None).pytest_arguments() == [str(suites_dir()), "--boltcheck-suite=default"]
+
+
+def test_comma_separated_suites_run_together() -> None:
+    selection = select_suite("bolt08,onchain,bolt11_underpayment")
+    assert selection.name is None
+    assert set(selection.paths) == {
+        suites_dir() / "bolt08",
+        *suite_files("onchain"),
+        suites_dir() / "bolt11_underpayment.yaml",
+    }
+
+
+def test_a_manifest_entry_matching_nothing_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("name: a\n")
+    (tmp_path / "suites.yaml").write_text("suites:\n  s: {include: [a.yaml, gone_*.yaml]}\n")
+    with pytest.raises(SuiteManifestError, match=re.escape("'gone_*.yaml' matches no scenario file")):
+        suite_files("s", tmp_path)
+
+
+def test_pytest_with_the_suite_option_collects_the_default_suite(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "pytest", str(suites_dir()), "--boltcheck-suite", DEFAULT_SUITE]
+    command += ["--collect-only", "-q", "-p", "no:cacheprovider"]
+    result = subprocess.run(command, cwd=project_root(), capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stdout + result.stderr
+    collected = {line.split("::")[0] for line in result.stdout.splitlines() if "::" in line}
+    assert collected == {p.relative_to(project_root()).as_posix() for p in suite_files(DEFAULT_SUITE)}
 
 
 def test_a_suite_name_resolves_under_suites() -> None:
