@@ -13,6 +13,7 @@ import asyncio
 import os
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,7 @@ from harness.requirements import load_catalog
 from harness.scenarios.executor import RunSettings, run_scenario
 from harness.scenarios.loader import load_scenario
 from harness.scenarios.results import ScenarioResult, Status
+from harness.scenarios.steps.network_chain import SharedBitcoindSource
 from reference_node.chain_source import FEERATE_FLOOR_PER_KW, TxBroadcastRejected
 
 SEED = 7
@@ -188,6 +190,32 @@ def test_waiting_for_a_block_returns_the_height_after_the_timeout(backend: Bitco
     source = BitcoindBackendSource(backend)
     height = source.height()
     assert source.wait_for_block(height, 0.2) == height
+
+
+def test_the_network_source_wakes_every_node_waiting_on_one_new_block(backend: BitcoindChain) -> None:
+    source = SharedBitcoindSource(backend)
+    try:
+        height = source.height()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            waits = [pool.submit(source.wait_for_block, height, 30.0) for _ in range(8)]
+            backend.mine(1)
+            assert [w.result(timeout=60) for w in waits] == [height + 1] * 8
+    finally:
+        source.detach()
+
+
+def test_the_network_source_serves_each_block_as_bitcoind_serves_it(backend: BitcoindChain) -> None:
+    backend.mine(1)
+    source = SharedBitcoindSource(backend)
+    try:
+        height = source.height()
+        block = source.block_at(height)
+        direct = BitcoindBackendSource(backend).block_at(height)
+        assert block.block_hash == direct.block_hash == backend.tip()
+        assert [tx.txid_hex for tx in block.txs] == [tx.txid_hex for tx in direct.txs]
+        assert source.block_at(height) is block  # fetched once, shared by every node
+    finally:
+        source.detach()
 
 
 # ----- a real bitcoind
