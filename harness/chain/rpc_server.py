@@ -154,6 +154,9 @@ def _write_private(path: Path, text: str) -> None:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # the stdlib's listen backlog of 5 resets connections when many nodes poll at once (a 21-node network
+    # long-polling one chain); bitcoind queues far more
+    request_queue_size = 128
     allow_reuse_address = True
     owner: ChainRpcServer
 
