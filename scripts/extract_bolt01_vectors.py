@@ -3,7 +3,7 @@
 wrap bolt07/extended-queries.json into vectors/bolt07/ with its source and zlib note.
 
 Usage: scripts/extract_bolt01_vectors.py [SPEC_BOLTS_DIR [OUTPUT_VECTORS_DIR]]
-(defaults: /work/shared/specs/bolts and this checkout's vectors/). The output is deterministic:
+(defaults: spec/bolts and this checkout's vectors/). The output is deterministic:
 tests/test_wire_vector_extraction.py re-runs it into a temporary folder and compares.
 """
 
@@ -121,7 +121,9 @@ def write(path: Path, data: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    bolts = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/work/shared/specs/bolts")
+    bolts = (
+        Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "spec" / "bolts"
+    )
     out = Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "vectors"
     extract(bolts, out / "bolt01", out / "bolt07")
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Extract the BOLT 3 test vectors from 03-transactions.md into vectors/bolt03/*.json.
 
-Usage: scripts/extract_bolt03_vectors.py [SPEC_DIR]   (default /work/shared/specs/bolts)
+Usage: scripts/extract_bolt03_vectors.py [SPEC_DIR]   (default spec/bolts)
 
 Every output file carries a "source" object (bolt, spec file, section, spec commit). Values are copied
 as they appear in the spec; the only normalisation is dropping Bitcoin's trailing 0x01 "compressed"
@@ -420,7 +420,9 @@ def dual_funded(text: str, commit: str) -> dict[str, Any]:
 
 
 def main() -> None:
-    spec_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/work/shared/specs/bolts")
+    spec_dir = (
+        Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "spec" / "bolts"
+    )
     text = (spec_dir / SPEC_FILE).read_text(encoding="utf-8")
     commit = re.search(r"[0-9a-f]{40}", (spec_dir / "SOURCE.txt").read_text(encoding="utf-8"))
     assert commit

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SPEC = Path("/work/shared/specs/bolts/11-payment-encoding.md")
+DEFAULT_SPEC = Path(__file__).resolve().parent.parent / "spec" / "bolts" / "11-payment-encoding.md"
 OUT_DIR = ROOT / "vectors" / "bolt11"
 SPEC_COMMIT = "a3772650d8ebc06acf457fcadf97968ebfc4dfff"
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
+from harness.paths import project_root
 from reference_node.wire.features import FEATURE_TABLE, Feature
 
-BOLT9 = Path("/work/shared/specs/bolts/09-features.md")
+BOLT9 = project_root() / "spec" / "bolts" / "09-features.md"
 _ROW = re.compile(r"^\|\s*(\d+)/(\d+)\s*\|\s*`(\w+)`\s*\|([^|]*)\|([^|]*)\|([^|]*)\|")
 
 

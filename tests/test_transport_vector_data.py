@@ -12,7 +12,7 @@ import pytest
 
 from harness.paths import project_root
 
-SPEC_DIR = Path(os.environ.get("BOLTCHECK_SPEC_DIR", "/work/shared/specs/bolts"))
+SPEC_DIR = Path(os.environ.get("BOLTCHECK_SPEC_DIR", project_root() / "spec" / "bolts"))
 
 
 def _extractor() -> ModuleType:

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
+from harness.paths import project_root
 from reference_node.wire import message_class, message_names
 from reference_node.wire.struct import SubtypeCodec, struct_fields
 from reference_node.wire.tlv import TlvStreamCodec, stream_entries
 from reference_node.wire.types import ArrayCodec, Codec
 
-SPEC_DIR = Path("/work/shared/specs/bolts")
+SPEC_DIR = project_root() / "spec" / "bolts"
 SPEC_FILES = {1: "01-messaging.md", 2: "02-peer-protocol.md", 7: "07-routing-gossip.md"}
 
 _MSG = re.compile(r"^\s*1\. type: (\d+) \(`(\w+)`\)\s*$")

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.paths import project_root
+
 ROOT = Path(__file__).resolve().parent.parent
-SPEC = Path("/work/shared/specs/bolts")
+SPEC = project_root() / "spec" / "bolts"
 
 
 @pytest.mark.skipif(not SPEC.is_dir(), reason=f"BOLT markdown not found in {SPEC}")

@@ -11,8 +11,8 @@ from harness.requirements import build_catalog, catalog_dir, check_quotes, load_
 
 
 def _default_bolts_dir() -> Path:
-    # The spec checkout sits next to the project (../shared/specs/bolts) in this workspace layout.
-    return project_root().parent / "shared" / "specs" / "bolts"
+    # the spec copy vendored with the project (spec/bolts, CC-BY 4.0), the one the catalog was built from
+    return project_root() / "spec" / "bolts"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
