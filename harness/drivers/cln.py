@@ -34,7 +34,6 @@ from harness.drivers.base import (
     DriverError,
     Invoice,
     NodeAddress,
-    NodeDriver,
     NodeInfo,
     OpenChannelOptions,
     OutPoint,
@@ -42,6 +41,7 @@ from harness.drivers.base import (
     UnsupportedOperation,
     WaitTimeout,
 )
+from harness.drivers.launched import LaunchedNodeDriver
 from harness.launchers.base import NodeHandle, poll_until
 from reference_node.unix_socket import open_unix_connection
 
@@ -335,7 +335,7 @@ def channel_type_bits(name: str) -> list[int]:
 # ----- the driver
 
 
-class ClnDriver(NodeDriver):
+class ClnDriver(LaunchedNodeDriver):
     implementation = "cln"
 
     def __init__(
@@ -379,19 +379,6 @@ class ClnDriver(NodeDriver):
         else:
             await self.handle.wait_exit(STOP_GRACE_S)  # let it shut down cleanly before any signal
         await self.handle.stop()
-
-    @property
-    def node_id(self) -> bytes:
-        if self._node_id is None:
-            raise DriverError(f"{self.handle.name}: not started")
-        return self._node_id
-
-    @property
-    def address(self) -> NodeAddress:
-        if self.p2p is None:
-            raise DriverError(f"{self.handle.name}: not started")
-        host, port = self.p2p
-        return NodeAddress(self.node_id, host, port)
 
     async def info(self) -> NodeInfo:
         return node_info_from_getinfo(await self.rpc.call("getinfo"))

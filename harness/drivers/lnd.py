@@ -41,7 +41,6 @@ from harness.drivers.base import (
     DriverError,
     Invoice,
     NodeAddress,
-    NodeDriver,
     NodeInfo,
     OpenChannelOptions,
     OutPoint,
@@ -49,6 +48,7 @@ from harness.drivers.base import (
     UnsupportedOperation,
     WaitTimeout,
 )
+from harness.drivers.launched import LaunchedNodeDriver
 from harness.launchers.base import NodeHandle, poll_until
 
 READY_TIMEOUT_S = 90.0
@@ -416,7 +416,7 @@ def close_is_pending(obj: Mapping[str, Any]) -> bool:
 CredentialsSource = Callable[[], Awaitable[LndCredentials]]
 
 
-class LndDriver(NodeDriver):
+class LndDriver(LaunchedNodeDriver):
     implementation = "lnd"
 
     def __init__(
@@ -470,19 +470,6 @@ class LndDriver(NodeDriver):
                 await self.handle.wait_exit(STOP_GRACE_S)  # let it shut down cleanly before any signal
         await self.handle.stop()
         self._rest = None
-
-    @property
-    def node_id(self) -> bytes:
-        if self._node_id is None:
-            raise DriverError(f"{self.handle.name}: not started")
-        return self._node_id
-
-    @property
-    def address(self) -> NodeAddress:
-        if self.p2p is None:
-            raise DriverError(f"{self.handle.name}: not started")
-        host, port = self.p2p
-        return NodeAddress(self.node_id, host, port)
 
     async def info(self) -> NodeInfo:
         return node_info_from_getinfo(await self.rest.get("/v1/getinfo"))
