@@ -86,9 +86,13 @@ class LdkConfig:
     chain: LdkChainRpc
     seed: bytes  # 32 bytes, for KeysManager; handed over through the environment, never logged
     anchors: bool = False  # default channel type of channels this node opens
-    log_level: str = "Debug"
+    #: LDK's own log (data_dir/ldk.log): Trace, since LDK logs why it drops a peer at that level
+    log_level: str = "Trace"
     #: a fixed max_dust_htlc_exposure instead of LDK's feerate multiplier (for peers with high feerates)
     max_dust_htlc_exposure_msat: int | None = None
+    #: the period of LDK's timer ticks (pings; a peer silent for a whole period after one is dropped);
+    #: None: the node's default, the 10 s LDK recommends
+    timer_tick_ms: int | None = None
 
 
 def ldk_missing() -> str | None:
@@ -239,6 +243,8 @@ class LdkDriver(NodeDriver):
             args.append("--anchors")
         if self.config.max_dust_htlc_exposure_msat is not None:
             args += ["--max-dust-htlc-exposure-msat", str(self.config.max_dust_htlc_exposure_msat)]
+        if self.config.timer_tick_ms is not None:
+            args += ["--timer-tick-ms", str(self.config.timer_tick_ms)]
         env = {**os.environ, "BOLTCHECK_LDK_SEED": self.config.seed.hex()}
         with self._stderr_path.open("ab") as stderr:
             self._process = await asyncio.create_subprocess_exec(
@@ -256,6 +262,21 @@ class LdkDriver(NodeDriver):
         except (TimeoutError, DriverError) as exc:
             await self._kill()
             raise DriverError(f"ldk ({self.name}) did not start: {exc}; {self._stderr_tail()}") from exc
+
+    @property
+    def log_path(self) -> Path:
+        """LDK's own log records (at `config.log_level`), one file per node."""
+        return self.config.data_dir / "ldk.log"
+
+    def disconnects(self) -> list[dict[str, Any]]:
+        """Every connection LDK itself dropped since start: `peer_disconnected` events (peer_id, reason)."""
+        return [e for e in self.events if e.get("event") == "peer_disconnected"]
+
+    def diagnostics(self) -> str:
+        """What a failure message carries: the peers LDK dropped (with LDK's reason) and its log."""
+        recent = self.disconnects()[-5:]
+        dropped = ", ".join(f"{str(e.get('peer_id'))[:16]}: {e.get('reason')}" for e in recent)
+        return (f"LDK dropped peers ({dropped}); " if dropped else "") + f"LDK log: {self.log_path}"
 
     def _stderr_tail(self) -> str:
         with contextlib.suppress(OSError):
@@ -304,10 +325,13 @@ class LdkDriver(NodeDriver):
             answer = await asyncio.wait_for(future, timeout_s)
         except TimeoutError as exc:
             self._pending.pop(request_id, None)
-            raise WaitTimeout(f"ldk ({self.name}): {method} got no answer in {timeout_s}s") from exc
+            raise WaitTimeout(
+                f"ldk ({self.name}): {method} got no answer in {timeout_s}s; {self.diagnostics()}"
+            ) from exc
         if "error" in answer:
             error = answer["error"]
-            raise LdkError(self.name, method, str(error.get("code")), str(error.get("message")))
+            message = f"{error.get('message')}; {self.diagnostics()}"
+            raise LdkError(self.name, method, str(error.get("code")), message)
         return answer["result"]
 
     async def wait_until(self, what: str, probe: Callable[[], Any], timeout_s: float) -> Any:
@@ -321,7 +345,8 @@ class LdkDriver(NodeDriver):
                 return value
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise WaitTimeout(f"ldk ({self.name}): {what} not reached in {timeout_s}s")
+                reached = f"{what} not reached in {timeout_s}s"
+                raise WaitTimeout(f"ldk ({self.name}): {reached}; {self.diagnostics()}")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), min(remaining, REQUERY_S))
 
@@ -481,11 +506,13 @@ class LdkDriver(NodeDriver):
         params = {"bolt11": bolt11, "timeout_ms": int(timeout_s * 1000)}
         result = await self.call("pay_invoice", params, timeout_s=timeout_s + 5)
         preimage = result.get("preimage")
+        succeeded = result["status"] == "succeeded"
+        failure = result.get("failure")
         return PaymentResult(
             payment_hash=bytes.fromhex(result["payment_hash"]),
-            succeeded=result["status"] == "succeeded",
+            succeeded=succeeded,
             preimage=bytes.fromhex(preimage) if preimage else None,
-            failure=result.get("failure"),
+            failure=None if succeeded else f"{failure}; {self.diagnostics()}",
         )
 
     async def close(self, channel_id: bytes, force: bool) -> None:

@@ -8,7 +8,7 @@ import * as readline from "node:readline";
 import { fileURLToPath } from "node:url";
 import * as ldk from "lightningdevkit";
 import { Commands } from "./src/commands.mjs";
-import { LdkNode, NodeError } from "./src/ldk_node.mjs";
+import { DEFAULT_TIMER_TICK_MS, LdkNode, NodeError } from "./src/ldk_node.mjs";
 import { BitcoinRpc } from "./src/rpc.mjs";
 import { Store } from "./src/store.mjs";
 
@@ -16,7 +16,7 @@ import { Store } from "./src/store.mjs";
 console.log = (...parts) => process.stderr.write(parts.join(" ") + "\n");
 
 function parseArgs(argv) {
-  const args = { port: 0, anchors: false, logLevel: "Debug", maxDustExposureMsat: null };
+  const args = { port: 0, anchors: false, logLevel: "Trace", maxDustExposureMsat: null, timerTickMs: DEFAULT_TIMER_TICK_MS };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => {
@@ -32,6 +32,7 @@ function parseArgs(argv) {
     else if (flag === "--anchors") args.anchors = true;
     else if (flag === "--log-level") args.logLevel = value();
     else if (flag === "--max-dust-htlc-exposure-msat") args.maxDustExposureMsat = BigInt(value());
+    else if (flag === "--timer-tick-ms") args.timerTickMs = Number(value());
     else throw new Error(`unknown argument ${flag}`);
   }
   for (const required of ["dataDir", "rpcUrl", "rpcUser", "rpcPassword"]) {
@@ -63,6 +64,7 @@ async function main() {
     logLevel: args.logLevel,
     anchors: args.anchors,
     maxDustExposureMsat: args.maxDustExposureMsat,
+    timerTickMs: args.timerTickMs,
   });
   node.lastEvents = lastEvents;
   await node.start(args.port);

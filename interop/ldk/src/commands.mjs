@@ -255,6 +255,19 @@ export class Commands {
     return {};
   }
 
+  /**
+   * Test control: keep the event loop busy for `ms` milliseconds, as a loaded machine does when it does
+   * not schedule this process (timers fall due meanwhile and run back to back afterwards).
+   */
+  async dev_block_event_loop(params) {
+    const ms = param(params, "ms", "number");
+    const until = performance.now() + ms;
+    while (performance.now() < until) {
+      // busy on purpose: nothing else of this process runs meanwhile
+    }
+    return { blocked_ms: ms };
+  }
+
   async force_close(params) {
     const reason = params.reason ?? "force close requested by the harness";
     apiCheck(

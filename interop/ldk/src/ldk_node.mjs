@@ -10,7 +10,13 @@ import { Wallet, WalletError } from "./wallet.mjs";
 
 const MIN_FEERATE_PER_KW = 253; // BOLT 3 / Bitcoin Core minimum relay: 1 sat/vB, rounded up for weight
 const FEE_TARGET_BLOCKS = 6;
-const TIMER_TICK_MS = 10_000;
+// LDK's PeerManager.timer_tick_occurred docs: "roughly once every ten seconds is preferred. The call rate
+// determines both how often we send a ping to our peers and how much time they have to respond before we
+// disconnect them."
+export const DEFAULT_TIMER_TICK_MS = 10_000;
+// LDK logs why it drops a peer (at Trace level): "Disconnecting peer with id <id> due to <reason>" or
+// "Disconnecting peer which hasn't completed handshake due to <reason>" (lightning/src/ln/peer_handler.rs).
+const DISCONNECT_LOG = /^Disconnecting peer (?:with id ([0-9a-f]{66})|which hasn't completed handshake) due to (.*)$/;
 const COMPLETED = ldk.ChannelMonitorUpdateStatus.LDKChannelMonitorUpdateStatus_Completed;
 const LEVELS = ["Gossip", "Trace", "Debug", "Info", "Warn", "Error"];
 
@@ -30,8 +36,9 @@ export function optionValue(option) {
 }
 
 export class LdkNode {
-  constructor({ dataDir, store, rpc, emit, logLevel, anchors, maxDustExposureMsat }) {
+  constructor({ dataDir, store, rpc, emit, logLevel, anchors, maxDustExposureMsat, timerTickMs }) {
     this.maxDustExposureMsat = maxDustExposureMsat;
+    this.timerTickMs = timerTickMs ?? DEFAULT_TIMER_TICK_MS;
     this.dataDir = dataDir;
     this.store = store;
     this.rpc = rpc;
@@ -53,7 +60,11 @@ export class LdkNode {
     this.logger = ldk.Logger.new_impl({
       log: (record) => {
         const level = ldk.Level[record.get_level()]?.replace("LDKLevel_", "") ?? "?";
-        if (LEVELS.indexOf(level) >= minLevel) this.log(`${level} ${record.get_module_path()}: ${record.get_args()}`);
+        const text = record.get_args();
+        if (LEVELS.indexOf(level) >= minLevel) this.log(`${level} ${record.get_module_path()}: ${text}`);
+        const disconnect = DISCONNECT_LOG.exec(text);
+        // the harness sees every connection LDK itself drops, with LDK's reason, whatever the log level
+        if (disconnect) this.emit({ event: "peer_disconnected", peer_id: disconnect[1] ?? null, reason: disconnect[2] });
       },
     });
   }
@@ -126,6 +137,7 @@ export class LdkNode {
       this.keysManager.as_NodeSigner(),
     );
     this.net = new NodeLDKNet(this.peerManager);
+    this.stopNetTimer();
     await this.net.bind_listener("127.0.0.1", listenPort);
     this.port = this.net.servers[0].address().port;
 
@@ -140,12 +152,34 @@ export class LdkNode {
     await this.chain.sync();
     this.chainLoop = this.chain.run((error) => this.log(`chain feed: ${error.stack ?? error}`));
     this.listenForWork();
-    this.timer = setInterval(() => {
-      this.channelManager.timer_tick_occurred();
-      this.peerManager.timer_tick_occurred();
-      this.schedule();
-    }, TIMER_TICK_MS);
+    this.timer = setInterval(() => this.timerTick(), this.timerTickMs);
     this.schedule();
+  }
+
+  /**
+   * The one timer of this node: ChannelManager and PeerManager ticks (pings, and disconnecting a peer that
+   * did not answer the last one), then the queued messages are sent.
+   */
+  timerTick() {
+    this.channelManager.timer_tick_occurred();
+    this.peerManager.timer_tick_occurred();
+    this.schedule();
+  }
+
+  /**
+   * NodeLDKNet (lightningdevkit-node-net 0.1.0) starts its own 10 s timer calling
+   * PeerManager.timer_tick_occurred; with ours that made two unsynchronized tick sources. LDK disconnects
+   * a peer that sent nothing between two ticks after a ping, so a peer had only the offset between the
+   * two timers to answer (milliseconds: the time start() takes between them), and none at all when a
+   * starved event loop ran both overdue timers back to back: a loaded peer (or one of ours behind a
+   * busy Python loop) was dropped "due to ping/handshake timeout". Only timerTick() ticks the PeerManager.
+   */
+  stopNetTimer() {
+    if (this.net.ping_timer === undefined) {
+      throw new NodeError("unsupported_net", "NodeLDKNet has no ping_timer: check lightningdevkit-node-net's version (0.1.0 pinned)");
+    }
+    clearInterval(this.net.ping_timer);
+    this.net.ping_timer = undefined;
   }
 
   loadSeed() {
