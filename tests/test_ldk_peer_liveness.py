@@ -103,7 +103,7 @@ def test_a_connection_ldk_drops_is_reported_with_ldks_reason(chain: EmbeddedChai
                 "LDK's peer_disconnected", lambda e: e.get("event") == "peer_disconnected", 30
             )
             assert event["peer_id"] == reference.node_id.hex()
-            assert "client request" in event["reason"]
+            assert (event["by"], event["reason"]) == ("ldk", "client request")
             assert "Disconnecting peer" in ldk.log_path.read_text()
 
     asyncio.run(scenario())

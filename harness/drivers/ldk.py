@@ -269,14 +269,16 @@ class LdkDriver(NodeDriver):
         return self.config.data_dir / "ldk.log"
 
     def disconnects(self) -> list[dict[str, Any]]:
-        """Every connection LDK itself dropped since start: `peer_disconnected` events (peer_id, reason)."""
+        """Every lost connection since start, as LDK logged it: `peer_disconnected` events with `peer_id`,
+        LDK's `reason` and `by` ("ldk": LDK closed it, e.g. "ping/handshake timeout" or "of a protocol
+        error"; "socket": the socket closed under LDK, the peer hung up)."""
         return [e for e in self.events if e.get("event") == "peer_disconnected"]
 
     def diagnostics(self) -> str:
-        """What a failure message carries: the peers LDK dropped (with LDK's reason) and its log."""
+        """What a failure message carries: the connections lost (with LDK's reason) and LDK's log."""
         recent = self.disconnects()[-5:]
-        dropped = ", ".join(f"{str(e.get('peer_id'))[:16]}: {e.get('reason')}" for e in recent)
-        return (f"LDK dropped peers ({dropped}); " if dropped else "") + f"LDK log: {self.log_path}"
+        lost = ", ".join(f"{str(e.get('peer_id'))[:16]} by {e.get('by')}: {e.get('reason')}" for e in recent)
+        return (f"connections lost ({lost}); " if lost else "") + f"LDK log: {self.log_path}"
 
     def _stderr_tail(self) -> str:
         with contextlib.suppress(OSError):

@@ -14,9 +14,22 @@ const FEE_TARGET_BLOCKS = 6;
 // determines both how often we send a ping to our peers and how much time they have to respond before we
 // disconnect them."
 export const DEFAULT_TIMER_TICK_MS = 10_000;
-// LDK logs why it drops a peer (at Trace level): "Disconnecting peer with id <id> due to <reason>" or
-// "Disconnecting peer which hasn't completed handshake due to <reason>" (lightning/src/ln/peer_handler.rs).
+// LDK logs every lost connection (at Trace level, lightning/src/ln/peer_handler.rs): "Disconnecting peer
+// with id <id> due to <reason>" / "Disconnecting peer which hasn't completed handshake due to <reason>" when
+// it drops the peer, "Handling disconnection of peer <id> because <reason>" when a read failed ("of a
+// protocol error": LDK closes) or the socket closed ("the socket was disconnected": the peer or the OS).
 const DISCONNECT_LOG = /^Disconnecting peer (?:with id ([0-9a-f]{66})|which hasn't completed handshake) due to (.*)$/;
+const DISCONNECTION_LOG = /^Handling disconnection of peer ([0-9a-f]{66}) because (.*)$/;
+const SOCKET_CLOSED = "the socket was disconnected";
+
+function disconnectEvent(text) {
+  const dropped = DISCONNECT_LOG.exec(text);
+  if (dropped) return { event: "peer_disconnected", peer_id: dropped[1] ?? null, reason: dropped[2], by: "ldk" };
+  const handled = DISCONNECTION_LOG.exec(text);
+  if (!handled) return null;
+  const by = handled[2] === SOCKET_CLOSED ? "socket" : "ldk";
+  return { event: "peer_disconnected", peer_id: handled[1], reason: handled[2], by };
+}
 const COMPLETED = ldk.ChannelMonitorUpdateStatus.LDKChannelMonitorUpdateStatus_Completed;
 const LEVELS = ["Gossip", "Trace", "Debug", "Info", "Warn", "Error"];
 
@@ -62,9 +75,9 @@ export class LdkNode {
         const level = ldk.Level[record.get_level()]?.replace("LDKLevel_", "") ?? "?";
         const text = record.get_args();
         if (LEVELS.indexOf(level) >= minLevel) this.log(`${level} ${record.get_module_path()}: ${text}`);
-        const disconnect = DISCONNECT_LOG.exec(text);
-        // the harness sees every connection LDK itself drops, with LDK's reason, whatever the log level
-        if (disconnect) this.emit({ event: "peer_disconnected", peer_id: disconnect[1] ?? null, reason: disconnect[2] });
+        // the harness sees every lost connection, with LDK's reason, whatever the log level
+        const disconnect = disconnectEvent(text);
+        if (disconnect) this.emit(disconnect);
       },
     });
   }
