@@ -226,7 +226,11 @@ class ScriptedPeer:
         """
         self._ping_counter += 1
         num_pong_bytes = self._ping_counter % 1000 + 1  # distinct sizes tell our pongs apart
-        await self.send(Ping(num_pong_bytes=num_pong_bytes, ignored=b""))
+        try:
+            await self.send(Ping(num_pong_bytes=num_pong_bytes, ignored=b""))
+        except ConnectionClosed as exc:
+            # the other node closed the link before the barrier: what the barrier checks, not a script error
+            raise UnexpectedDisconnect(f"connection closed before the ping barrier: {exc}") from exc
         skipped: list[Received] = []
         try:
             async with asyncio.timeout(timeout_s):
