@@ -327,3 +327,35 @@ def test_force_close_falls_back_when_dev_fail_cannot_pick_the_channel() -> None:
     run(scenario())
     assert "dev-fail" not in fake.methods()
     assert fake.methods()[-2:] == ["disconnect", "close"]
+
+
+def test_new_address_asks_for_a_p2tr_address() -> None:
+    fake = FakeLightningd({"newaddr": response("newaddr.2.json")})
+
+    async def scenario() -> str:
+        async with serving(fake) as path:
+            return await driver_for(path).new_address()
+
+    assert run(scenario()) == response("newaddr.2.json")["p2tr"]
+    assert fake.requests[0]["params"] == {"addresstype": "p2tr"}
+
+
+def test_onchain_balance_waits_until_lightningd_reached_its_backends_tip() -> None:
+    # getchaininfo's fields: doc/developers-guide/plugin-development/bitcoin-backend.md (v25.12)
+    tip = response("waitblockheight.2.json")["blockheight"]
+    chaininfo = {"chain": "regtest", "headercount": tip, "blockcount": tip, "ibd": False}
+    fake = FakeLightningd(
+        {
+            "getchaininfo": chaininfo,
+            "waitblockheight": response("waitblockheight.2.json"),
+            "listfunds": response("listfunds.json"),
+        }
+    )
+
+    async def scenario() -> int:
+        async with serving(fake) as path:
+            return await driver_for(path).onchain_balance_sat()
+
+    run(scenario())
+    assert fake.methods() == ["getchaininfo", "waitblockheight", "listfunds"]
+    assert fake.requests[1]["params"]["blockheight"] == tip

@@ -50,6 +50,7 @@ RPC_TIMEOUT_S = 60.0
 CLOSE_TIMEOUT_S = 120.0
 STOP_GRACE_S = 10.0
 CHANNEL_POLL_INTERVAL_S = 0.2
+SYNC_TIMEOUT_S = 60.0
 _READ_CHUNK = 65536
 
 #: lightningd's channel states (doc/schemas/listpeerchannels.json, `state` enum) in BOLT 2 terms
@@ -384,10 +385,29 @@ class ClnDriver(LaunchedNodeDriver):
         return node_info_from_getinfo(await self.rpc.call("getinfo"))
 
     async def new_address(self) -> str:
-        result = await self.rpc.call("newaddr", {"addresstype": "bech32"})
-        return str(_field(result, "bech32", "newaddr"))
+        # p2tr, not bech32: a v25.12 node whose hsm_secret is a mnemonic (the default for a new node)
+        # derives newaddr's p2wpkh key by BIP86 but hsmd signs p2wpkh inputs with the BIP32 key, so coins
+        # sent to its bech32 address cannot be spent (bitcoind: "Script failed an OP_EQUALVERIFY
+        # operation"; ElementsProject/lightning#8674). Its p2tr addresses are derived and signed alike.
+        result = await self.rpc.call("newaddr", {"addresstype": "p2tr"})
+        return str(_field(result, "p2tr", "newaddr"))
+
+    async def sync_to_chain(self, timeout_s: float = SYNC_TIMEOUT_S) -> int:
+        """Wait until lightningd has processed every block its bitcoind has now; returns that height.
+
+        lightningd polls its backend (dev-bitcoind-poll seconds): a block mined by a step just before is
+        not seen yet. `getchaininfo` is the backend plugin's own command (bcli asks bitcoind, the tip
+        now); `waitblockheight` returns once lightningd's topology reached it, and the block's wallet
+        outputs are filtered before that (chaintopology.c add_tip, then notify_new_block).
+        """
+        chain = await self.rpc.call("getchaininfo", {"last_height": 0})
+        height = int(_field(chain, "blockcount", "getchaininfo"))
+        params = {"blockheight": height, "timeout": max(1, int(timeout_s))}
+        await self.rpc.call("waitblockheight", params, timeout_s=timeout_s + 10.0)
+        return height
 
     async def onchain_balance_sat(self) -> int:
+        await self.sync_to_chain()  # the chain as it is now, like the other drivers (a step may have mined)
         return onchain_balance_from_listfunds(await self.rpc.call("listfunds"))
 
     async def connect(self, peer: NodeAddress, timeout_s: float) -> None:
