@@ -271,6 +271,21 @@ class ScriptedPeer:
             raise ScriptExpectationFailed(f"{name}: " + "; ".join(problems))
         return item
 
+    async def receive(
+        self, timeout_s: float = DEFAULT_TIMEOUT_S, *, skip: Iterable[str] = KEEPALIVE
+    ) -> Received:
+        """The next received item whatever it is (names in `skip` passed over): for scripts that collect a
+        sequence of replies (BOLT 7 query replies) rather than expect one message."""
+        skipped_names = set(skip)
+        try:
+            async with asyncio.timeout(timeout_s):
+                while True:
+                    item = await self._next_item("any message")
+                    if _name_of(item) not in skipped_names:
+                        return item
+        except TimeoutError as exc:
+            raise ScriptTimeout(f"no message within {timeout_s}s") from exc
+
     async def expect_error_or_warning(
         self, timeout_s: float = DEFAULT_TIMEOUT_S
     ) -> ErrorMessage | WarningMessage:
