@@ -48,6 +48,7 @@ from reference_node.chain_source import FEERATE_FLOOR_PER_KW, ChainBlock, TxBroa
 from reference_node.channel import ChannelState as RefChannelState
 from reference_node.channel import ChannelType
 from reference_node.faults import Faults, UnknownDefect, UnsupportedDefect
+from reference_node.gossip_sync import GossipConfig
 from reference_node.node import (
     LIGHTNING_FEATURES,
     ChannelOpenFailed,
@@ -59,6 +60,7 @@ from reference_node.node import (
     PeerConnectFailed,
 )
 from reference_node.nodekey import NODE_KEY_FILE, Entropy, NodeKey
+from reference_node.pay import Multihop, MultihopConfig, enable_multihop
 from reference_node.payments.channels import ChannelCommandError, ChannelSlot, scid_text
 from reference_node.payments.service import PaymentError
 from reference_node.rpc import CLN_STATE
@@ -67,9 +69,10 @@ from reference_node.scripted_peer import TraceDirection as PeerTraceDirection
 from reference_node.store import PaymentStatus
 from reference_node.unix_socket import open_unix_connection
 from reference_node.wire import message_to_fields
-from reference_node.wire.features import Features
+from reference_node.wire.features import Feature, Features
 
 PROCESS_READY_TIMEOUT_S = 60.0
+_GOSSIP_FLUSH_S = 0.05
 _CHANNELS_MISSING = "the scenario gave the reference node no EmbeddedChain (setup.chain)"
 
 
@@ -148,7 +151,8 @@ _NORMALIZED: dict[RefChannelState, ChannelState] = {
 class ReferenceDriver(NodeDriver):
     """The reference node in-process. With an EmbeddedChain in `setup.chain` it is the complete node
     (wallet, channels, payments, defects); without one, a connection-level node (channel operations are
-    UnsupportedOperation)."""
+    UnsupportedOperation). Node option `gossip: true` (with a chain) also runs BOLT 7 gossip: the graph,
+    relay, `gossip_queries` offered and queries answered (what other implementations always do)."""
 
     implementation = "reference"
 
@@ -160,7 +164,14 @@ class ReferenceDriver(NodeDriver):
         self.chain = chain if isinstance(chain, EmbeddedChain | BitcoindChain) else None
         if self.chain is not None and not features.set_bits():
             features = LIGHTNING_FEATURES
+        gossip = setup.options.get("gossip", False)
+        if not isinstance(gossip, bool):
+            raise DriverError(f"node option 'gossip' must be true or false, got {gossip!r}")
+        self.gossip_enabled = gossip
+        if gossip:
+            features = features.set(Feature.gossip_queries)
         self.config = NodeConfig(network=Network.REGTEST, features=features)
+        self.multihop: Multihop | None = None
         self.key = NodeKey.from_secret(setup.private_key)
         self.lightning: LightningNode | None = None
         self.node = Node(self.key, self.config, _entropy_for(setup.private_key, "node"))
@@ -199,11 +210,21 @@ class ReferenceDriver(NodeDriver):
             except UnknownDefect as exc:
                 raise DriverError(f"{self.setup.name}: {exc}") from exc
             self.node = self.lightning.node
+            if self.gossip_enabled:
+                # BOLT 7 "SHOULD flush outgoing gossip messages once every 60 seconds": a scenario flushes
+                # at once, so what a step checks does not wait a minute
+                gossip = GossipConfig(broadcast_interval_s=_GOSSIP_FLUSH_S)
+                self.multihop = enable_multihop(self.lightning, MultihopConfig(gossip=gossip))
             await self.lightning.start("127.0.0.1", 0)
+            if self.multihop is not None:
+                self.multihop.start()
         self._started = True
 
     async def stop(self) -> None:
         if self._started:
+            if self.multihop is not None:
+                await self.multihop.stop()
+                self.multihop = None
             if self.lightning is not None:
                 await self.lightning.stop()
                 self.lightning = None
@@ -216,6 +237,9 @@ class ReferenceDriver(NodeDriver):
         listener closed, with no disconnect announced and nothing saved beyond what the store already
         committed; `start` then restores the node from its data directory."""
         ln = self._ln("kill")
+        if self.multihop is not None:
+            await self.multihop.stop()
+            self.multihop = None
         tasks = [t for t in (ln._watcher, *ln.node._peer_tasks) if t is not None]
         if ln.node._server is not None:
             ln.node._server.close()
