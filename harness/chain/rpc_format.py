@@ -6,6 +6,7 @@ are left out rather than invented.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -33,9 +34,42 @@ JsonObject = dict[str, Any]
 _OP_RENAMES = {0xB1: "OP_CHECKLOCKTIMEVERIFY", 0xB2: "OP_CHECKSEQUENCEVERIFY"}
 
 
-def btc(amount_sat: int) -> float:
+class BtcAmount(float):
+    """A BTC amount in an RPC reply: a float for Python callers, written as bitcoind writes it.
+
+    bitcoind's ValueFromAmount writes a fixed-point number with 8 decimals (`0.00001000`), never an
+    exponent; Core Lightning's bcli plugin parses amounts with json_to_bitcoin_amount, which rejects
+    the `1e-05` that json.dumps writes for such a float (lightningd then stops at start).
+    """
+
+    amount_sat: int
+
+    def __new__(cls, amount_sat: int) -> BtcAmount:
+        value = super().__new__(cls, float(Decimal(amount_sat) / COIN))
+        value.amount_sat = amount_sat
+        return value
+
+    def json_literal(self) -> str:
+        whole, fraction = divmod(abs(self.amount_sat), COIN)
+        sign = "-" if self.amount_sat < 0 else ""
+        return f"{sign}{whole}.{fraction:08d}"
+
+
+def btc(amount_sat: int) -> BtcAmount:
     """Satoshis as the BTC number bitcoind prints (8 decimals; exact once multiplied back and rounded)."""
-    return float(Decimal(amount_sat) / COIN)
+    return BtcAmount(amount_sat)
+
+
+def dumps_rpc(value: object) -> str:
+    """JSON text of an RPC reply, with every BtcAmount in bitcoind's fixed-point form."""
+    if isinstance(value, BtcAmount):
+        return value.json_literal()
+    if isinstance(value, dict):
+        items = (f"{json.dumps(str(key))}: {dumps_rpc(item)}" for key, item in value.items())
+        return "{" + ", ".join(items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(dumps_rpc(item) for item in value) + "]"
+    return json.dumps(value)
 
 
 def sat_from_btc(value: object) -> int:

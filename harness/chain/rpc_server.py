@@ -27,6 +27,7 @@ from harness.chain.errors import (
     RPC_METHOD_NOT_FOUND,
     RPC_PARSE_ERROR,
 )
+from harness.chain.rpc_format import dumps_rpc
 from harness.chain.rpc_methods import ChainRpc, RpcMethodError
 
 log = logging.getLogger(__name__)
@@ -191,7 +192,7 @@ class _Handler(BaseHTTPRequestHandler):
         if reply is None:
             self._send(status, b"", "application/json")
             return
-        self._send(status, (json.dumps(reply) + "\n").encode(), "application/json")
+        self._send(status, (dumps_rpc(reply) + "\n").encode(), "application/json")
 
     def _send(
         self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
