@@ -1,0 +1,534 @@
+"""Adversarial BOLT 2 steps: the reference node, as a peer of the node under test, breaks one receiver
+rule of "Normal Operation", "Channel Close" or "Message Retransmission" on purpose, and the scenario
+checks the node's reaction (an `error` or `warning` it sent, a closed connection, a failed channel).
+
+Every fault here is computed from what the reference peer knows of the channel (the limits the node
+under test announced, the balances, the commitment numbers), so it breaks exactly one rule whatever the
+implementation under test: a node that rejects for another reason is caught where it matters (the
+legitimate messages before the faulty one go through a ping barrier first).
+
+- `offer_raw_htlcs`: `update_add_htlc`s beyond the node's `max_accepted_htlcs`, or one its sender cannot
+  afford; `miscount_next_htlc_signatures`: a `commitment_signed` with one `htlc_signature` too few or too
+  many; `corrupt_next_revoke_and_ack`: a `per_commitment_secret` that does not generate the point;
+  `corrupt_next_closing_signed`: a wrong `closing_signed` signature; `corrupt_next_channel_reestablish`:
+  one wrong field in the next `channel_reestablish`; `begin_close`: the reference node sends `shutdown`
+  and does not wait.
+- `watch_notices` / `expect_notice`: the `error` and `warning` messages the reference node receives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import enum
+import hashlib
+import weakref
+from dataclasses import dataclass
+
+from coincurve import PrivateKey
+
+from harness.drivers.base import UnsupportedOperation
+from harness.drivers.peer import ExpectationFailed
+from harness.scenarios.fields import build_complete
+from harness.scenarios.registry import register_step
+from harness.scenarios.step import DriverName, Step, StepContext
+from harness.scenarios.steps.channels import (
+    _remember_baseline,
+    channel_ref,
+    reference_node,
+    wrong_signature,
+)
+from reference_node.channel.messages import ChannelReestablish
+from reference_node.channel.params import Side
+from reference_node.channel.signer import (
+    ChannelSigner,
+    ClosingTxSpec,
+    CommitmentSignatures,
+    CommitmentView,
+    FundingInfo,
+)
+from reference_node.node import LightningNode, Node
+from reference_node.payments.channels import ChannelSlot
+from reference_node.peer import Peer
+from reference_node.wire import Message, encode_message
+
+# BOLT 2 `update_add_htlc`: "MUST set `cltv_expiry` less than 500000000"; a plausible expiry instead
+CLTV_EXPIRY_DELTA_BLOCKS = 144
+BARRIER_TIMEOUT_S = 10.0
+
+
+def _slot(ctx: StepContext, ln: LightningNode, channel: str) -> ChannelSlot:
+    return ln.channels.find(channel_ref(ctx, channel).channel_id.hex())
+
+
+# -- error and warning messages the reference node receives ----------------------------------------------
+
+
+class NoticeName(enum.Enum):
+    """BOLT 1 messages a node sends to report a problem."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class ReceivedNotice:
+    peer_id: bytes
+    name: NoticeName
+    channel_id: bytes
+    data: bytes
+
+
+class NoticeRecorder:
+    """Records every `error` and `warning` a reference node receives (its own handlers still run), from
+    a mark on: the misbehaviour steps set the mark, `expect_notice` looks at what came after it."""
+
+    def __init__(self, node: Node) -> None:
+        self.notices: list[ReceivedNotice] = []
+        self.mark = 0
+        self._condition = asyncio.Condition()
+        for notice in NoticeName:
+            self._wrap(node, notice)
+
+    def _wrap(self, node: Node, notice: NoticeName) -> None:
+        inner = node.handler_for(notice.value)
+
+        async def record(peer: Peer, message: Message) -> None:
+            channel_id = getattr(message, "channel_id", b"")
+            data = getattr(message, "data", b"")
+            async with self._condition:
+                self.notices.append(ReceivedNotice(peer.node_id, notice, channel_id, data))
+                self._condition.notify_all()
+            if inner is not None:
+                await inner(peer, message)
+
+        node.register_handler(notice.value, record)
+
+    def since_mark(self) -> list[ReceivedNotice]:
+        return self.notices[self.mark :]
+
+    async def wait_for(self, found: ReceivedNoticeMatch, timeout_s: float) -> ReceivedNotice:
+        async with asyncio.timeout(timeout_s), self._condition:
+            await self._condition.wait_for(lambda: found.first(self.since_mark()) is not None)
+        match = found.first(self.since_mark())
+        assert match is not None
+        return match
+
+
+@dataclass(frozen=True)
+class ReceivedNoticeMatch:
+    peer_id: bytes
+    names: frozenset[NoticeName]
+    channel_id: bytes
+
+    def first(self, notices: list[ReceivedNotice]) -> ReceivedNotice | None:
+        # BOLT 1: a `channel_id` of all zeroes refers to every channel
+        channel_ids = {self.channel_id, bytes(32)}
+        for notice in notices:
+            if (
+                notice.peer_id == self.peer_id
+                and notice.name in self.names
+                and notice.channel_id in channel_ids
+            ):
+                return notice
+        return None
+
+
+_RECORDERS: weakref.WeakKeyDictionary[Node, NoticeRecorder] = weakref.WeakKeyDictionary()
+
+
+def notice_recorder(ln: LightningNode) -> NoticeRecorder:
+    """The node's recorder, installed on first use."""
+    recorder = _RECORDERS.get(ln.node)
+    if recorder is None:
+        recorder = _RECORDERS[ln.node] = NoticeRecorder(ln.node)
+    return recorder
+
+
+def _before_misbehaviour(ctx: StepContext, ln: LightningNode, node: str, peer: str) -> None:
+    """What every misbehaviour step does before it acts: `expect_rejection` and `expect_notice` look at
+    what happens from here on."""
+    _remember_baseline(ctx, ln, node, peer)
+    recorder = notice_recorder(ln)
+    recorder.mark = len(recorder.notices)
+
+
+@register_step
+@dataclass(frozen=True)
+class WatchNotices(Step):
+    """From now on, `expect_notice` sees the `error`/`warning` messages the reference node receives
+    (for use before a generic misbehaviour step such as `send_channel_message`)."""
+
+    NAME = "watch_notices"
+    SUMMARY = "record the error/warning messages a reference node receives from now on"
+    node: DriverName
+    peer: DriverName
+
+    async def run(self, ctx: StepContext) -> str | None:
+        ln = reference_node(ctx, self.node, "watch_notices")
+        _before_misbehaviour(ctx, ln, self.node, self.peer)
+        return f"{self.node} records error and warning messages"
+
+
+class ExpectedNotice(enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    ERROR_OR_WARNING = "error_or_warning"
+
+    def names(self) -> frozenset[NoticeName]:
+        if self is ExpectedNotice.ERROR_OR_WARNING:
+            return frozenset(NoticeName)
+        return frozenset({NoticeName(self.value)})
+
+
+@register_step
+@dataclass(frozen=True)
+class ExpectNotice(Step):
+    """Since the last misbehaviour (or `watch_notices`), the reference node `node` received an `error`
+    (or `warning`) from `peer` about `channel` (or about all channels)."""
+
+    NAME = "expect_notice"
+    SUMMARY = "the node sent the reference peer an error or a warning"
+    node: DriverName
+    peer: DriverName
+    message: ExpectedNotice
+    channel: str = "channel"
+    timeout_s: float = 10.0
+
+    async def run(self, ctx: StepContext) -> str | None:
+        ln = reference_node(ctx, self.node, "expect_notice")
+        channel_id = channel_ref(ctx, self.channel).channel_id
+        recorder = notice_recorder(ln)
+        wanted = ReceivedNoticeMatch(ctx.driver(self.peer).node_id, self.message.names(), channel_id)
+        try:
+            notice = await recorder.wait_for(wanted, self.timeout_s)
+        except TimeoutError as exc:
+            seen = ", ".join(n.name.value for n in recorder.since_mark()) or "nothing"
+            raise ExpectationFailed(
+                f"{self.peer} sent no {self.message.value.replace('_', ' ')} about {self.channel} "
+                f"within {self.timeout_s:g}s (received: {seen})"
+            ) from exc
+        text = notice.data.decode("utf-8", "replace")[:120]
+        return f"{self.peer} sent {notice.name.value}: {text!r}"
+
+
+# -- update_add_htlc beyond the receiver's limits --------------------------------------------------------
+
+
+class HtlcViolation(enum.Enum):
+    # BOLT 2: "if a sending node adds more than receiver `max_accepted_htlcs` HTLCs to its local
+    # commitment transaction"
+    MAX_ACCEPTED_HTLCS = "max_accepted_htlcs"
+    # BOLT 2: "receiving an `amount_msat` that the sending node cannot afford at the current
+    # `feerate_per_kw` (while maintaining its channel reserve ...)"
+    UNAFFORDABLE = "unaffordable"
+
+
+@dataclass(frozen=True)
+class HtlcBurst:
+    """The `update_add_htlc`s to send: `legitimate` within every limit, then the one `violating`."""
+
+    first_id: int
+    legitimate_amounts_msat: tuple[int, ...]
+    violating_amount_msat: int
+
+
+def plan_htlc_burst(slot: ChannelSlot, violation: HtlcViolation) -> HtlcBurst:
+    """From the reference peer's view of the channel: its next HTLC id, its balance and reserve, and the
+    limits the node under test announced (`remote_params`). UnsupportedOperation when the node's limits
+    leave no room to break the rule alone (e.g. a max_accepted_htlcs the balance cannot reach)."""
+    channel = slot.channel
+    limits = channel.remote_params
+    ledger = channel.ledger
+    ours_msat, _ = channel.balances_msat()
+    # the most the sender may offer in total without touching its reserve (fees only lower it)
+    spendable_msat = ours_msat - channel.reserve_msat_of(Side.LOCAL)
+    if violation is HtlcViolation.MAX_ACCEPTED_HTLCS:
+        amount_msat = max(limits.htlc_minimum_msat, 1_000)
+        count = limits.max_accepted_htlcs + 1
+        if count * amount_msat > min(spendable_msat, limits.max_htlc_value_in_flight_msat) // 2:
+            raise UnsupportedOperation(
+                "scenario",
+                "offer_raw_htlcs",
+                f"{count} HTLCs of {amount_msat} msat would break another limit first",
+            )
+        return HtlcBurst(ledger.next_local_htlc_id, (amount_msat,) * (count - 1), amount_msat)
+    amount_msat = spendable_msat + 1
+    if not limits.htlc_minimum_msat <= amount_msat <= limits.max_htlc_value_in_flight_msat:
+        raise UnsupportedOperation(
+            "scenario",
+            "offer_raw_htlcs",
+            f"an unaffordable {amount_msat} msat is outside the node's HTLC limits",
+        )
+    return HtlcBurst(ledger.next_local_htlc_id, (), amount_msat)
+
+
+@register_step
+@dataclass(frozen=True)
+class OfferRawHtlcs(Step):
+    """The reference node `node` offers `to` HTLCs outside its own state machine (`update_add_htlc`
+    only, never committed): those within `to`'s limits first, then, after a ping barrier proving `to`
+    kept the channel, the one that breaks `violation`."""
+
+    NAME = "offer_raw_htlcs"
+    SUMMARY = "a reference peer offers HTLCs beyond the node's max_accepted_htlcs or its own means"
+    node: DriverName
+    to: DriverName
+    violation: HtlcViolation
+    channel: str = "channel"
+
+    async def run(self, ctx: StepContext) -> str | None:
+        ln = reference_node(ctx, self.node, "offer_raw_htlcs")
+        slot = _slot(ctx, ln, self.channel)
+        burst = plan_htlc_burst(slot, self.violation)
+        to_id = ctx.driver(self.to).node_id
+        cltv_expiry = ctx.chain.height() + CLTV_EXPIRY_DELTA_BLOCKS
+        htlc_id = burst.first_id
+        for amount_msat in burst.legitimate_amounts_msat:
+            await self._add(ctx, ln, to_id, slot, htlc_id, amount_msat, cltv_expiry)
+            htlc_id += 1
+        await self._barrier(ln, to_id, slot, htlc_id - burst.first_id)
+        _before_misbehaviour(ctx, ln, self.node, self.to)
+        await self._add(ctx, ln, to_id, slot, htlc_id, burst.violating_amount_msat, cltv_expiry)
+        return (
+            f"{self.node} offered {len(burst.legitimate_amounts_msat)} HTLC(s) within the limits, then "
+            f"id {htlc_id} of {burst.violating_amount_msat} msat ({self.violation.value})"
+        )
+
+    async def _add(
+        self,
+        ctx: StepContext,
+        ln: LightningNode,
+        to_id: bytes,
+        slot: ChannelSlot,
+        htlc_id: int,
+        amount_msat: int,
+        cltv_expiry: int,
+    ) -> None:
+        fields = {
+            "channel_id": slot.channel.channel_id.hex(),
+            "id": htlc_id,
+            "amount_msat": amount_msat,
+            "payment_hash": hashlib.sha256(ctx.rng.randbytes(32)).hexdigest(),
+            "cltv_expiry": cltv_expiry,
+        }
+        await ln.send_raw(to_id, encode_message(build_complete("update_add_htlc", fields)))
+
+    async def _barrier(self, ln: LightningNode, to_id: bytes, slot: ChannelSlot, sent: int) -> None:
+        peer = ln.node.peer(to_id)
+        if peer is None:
+            raise ExpectationFailed(f"{self.to} closed the connection after {sent} HTLC(s) within its limits")
+        try:
+            await peer.ping(timeout_s=BARRIER_TIMEOUT_S)
+        except (TimeoutError, ConnectionError) as exc:
+            raise ExpectationFailed(f"{self.to} did not answer a ping after {sent} HTLC(s)") from exc
+        if slot.channel.data.failure is not None:
+            raise ExpectationFailed(
+                f"{self.to} failed the channel on HTLCs within its limits: {slot.channel.data.failure}"
+            )
+
+
+# -- signatures and secrets, wrong on purpose ------------------------------------------------------------
+
+
+class HtlcSignatureCount(enum.Enum):
+    TOO_FEW = "too_few"
+    TOO_MANY = "too_many"
+
+
+class MiscountingSigner:
+    """Delegates to the channel's signer, but the next commitment signatures carrying an HTLC get one
+    `htlc_signature` too few (the last dropped) or too many (the first repeated); every signature
+    present stays valid, so only `num_htlcs` is wrong."""
+
+    def __init__(self, inner: ChannelSigner, count: HtlcSignatureCount) -> None:
+        self._inner = inner
+        self._count: HtlcSignatureCount | None = count
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+    def sign_commitment(self, funding: FundingInfo, view: CommitmentView) -> CommitmentSignatures:
+        sigs = self._inner.sign_commitment(funding, view)
+        if self._count is None or not sigs.htlc_signatures:
+            return sigs
+        count, self._count = self._count, None
+        if count is HtlcSignatureCount.TOO_FEW:
+            return CommitmentSignatures(sigs.signature, sigs.htlc_signatures[:-1])
+        return CommitmentSignatures(sigs.signature, (*sigs.htlc_signatures, sigs.htlc_signatures[0]))
+
+
+class WrongRevocationSigner:
+    """Delegates to the channel's signer, but the next `per_commitment_secret` it reveals (the one a
+    `revoke_and_ack` carries) is a valid secret key that does not generate the revoked commitment's
+    `per_commitment_point`."""
+
+    def __init__(self, inner: ChannelSigner) -> None:
+        self._inner = inner
+        self._armed = True
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+    def per_commitment_secret(self, commitment_number: int) -> bytes:
+        secret = self._inner.per_commitment_secret(commitment_number)
+        if not self._armed:
+            return secret
+        self._armed = False
+        return wrong_secret(secret)
+
+
+def wrong_secret(secret: bytes) -> bytes:
+    """A valid secp256k1 secret key unrelated to `secret` (so only the point check can refuse it)."""
+    candidate = hashlib.sha256(b"boltcheck/wrong-secret/" + secret).digest()
+    PrivateKey(candidate)  # ValueError in the ~2^-128 case of an invalid key
+    return candidate
+
+
+class WrongClosingSigner:
+    """Delegates to the channel's signer, but its next closing transaction signature is wrong."""
+
+    def __init__(self, inner: ChannelSigner) -> None:
+        self._inner = inner
+        self._armed = True
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+    def sign_closing(self, funding: FundingInfo, closing: ClosingTxSpec) -> bytes:
+        signature = self._inner.sign_closing(funding, closing)
+        if not self._armed:
+            return signature
+        self._armed = False
+        return wrong_signature(signature)
+
+
+@register_step
+@dataclass(frozen=True)
+class MiscountNextHtlcSignatures(Step):
+    """The reference node's next `commitment_signed` carrying an HTLC on `channel` has one
+    `htlc_signature` too few or too many (`num_htlcs` wrong, every signature valid)."""
+
+    NAME = "miscount_next_htlc_signatures"
+    SUMMARY = "a reference peer sends a commitment_signed with a wrong num_htlcs"
+    node: DriverName
+    peer: DriverName
+    count: HtlcSignatureCount
+    channel: str = "channel"
+
+    async def run(self, ctx: StepContext) -> str | None:
+        ln = reference_node(ctx, self.node, "miscount_next_htlc_signatures")
+        slot = _slot(ctx, ln, self.channel)
+        slot.channel.signer = MiscountingSigner(slot.channel.signer, self.count)  # type: ignore[assignment]
+        _before_misbehaviour(ctx, ln, self.node, self.peer)
+        return f"{self.node}: next commitment_signed with an HTLC has {self.count.value.replace('_', ' ')}"
+
+
+@register_step
+@dataclass(frozen=True)
+class CorruptNextRevokeAndAck(Step):
+    """The reference node's next `revoke_and_ack` on `channel` carries a `per_commitment_secret` that
+    does not generate the revoked commitment's point."""
+
+    NAME = "corrupt_next_revoke_and_ack"
+    SUMMARY = "a reference peer reveals a wrong per_commitment_secret"
+    node: DriverName
+    peer: DriverName
+    channel: str = "channel"
+
+    async def run(self, ctx: StepContext) -> str | None:
+        ln = reference_node(ctx, self.node, "corrupt_next_revoke_and_ack")
+        slot = _slot(ctx, ln, self.channel)
+        slot.channel.signer = WrongRevocationSigner(slot.channel.signer)  # type: ignore[assignment]
+        _before_misbehaviour(ctx, ln, self.node, self.peer)
+        return f"{self.node}: next revoke_and_ack carries a wrong per_commitment_secret"
+
+
+@register_step
+@dataclass(frozen=True)
+class CorruptNextClosingSigned(Step):
+    """The reference node's next `closing_signed` on `channel` carries a wrong signature."""
+
+    NAME = "corrupt_next_closing_signed"
+    SUMMARY = "a reference peer signs its next closing_signed with a wrong key"
+    node: DriverName
+    peer: DriverName
+    channel: str = "channel"
+
+    async def run(self, ctx: StepContext) -> str | None:
+        ln = reference_node(ctx, self.node, "corrupt_next_closing_signed")
+        slot = _slot(ctx, ln, self.channel)
+        slot.channel.signer = WrongClosingSigner(slot.channel.signer)  # type: ignore[assignment]
+        _before_misbehaviour(ctx, ln, self.node, self.peer)
+        return f"{self.node}: next closing_signed carries a wrong signature"
+
+
+@register_step
+@dataclass(frozen=True)
+class BeginClose(Step):
+    """The reference node sends `shutdown` on `channel` and returns at once (the close negotiation goes
+    on, or fails, in the background)."""
+
+    NAME = "begin_close"
+    SUMMARY = "a reference node starts a mutual close without waiting"
+    node: DriverName
+    channel: str = "channel"
+
+    async def run(self, ctx: StepContext) -> str | None:
+        ln = reference_node(ctx, self.node, "begin_close")
+        slot = _slot(ctx, ln, self.channel)
+        await ln.channels.command(slot, slot.channel.shutdown)
+        return f"{self.node} sent shutdown"
+
+
+# -- channel_reestablish with one wrong field -------------------------------------------------------------
+
+
+class ReestablishFault(enum.Enum):
+    # "if `next_commitment_number` is zero: MUST immediately fail the channel and broadcast"
+    NEXT_COMMITMENT_NUMBER_ZERO = "next_commitment_number_zero"
+    # one more than the commitment number of the next `commitment_signed` the node would send
+    NEXT_COMMITMENT_NUMBER_AHEAD = "next_commitment_number_ahead"
+    # "if `your_last_per_commitment_secret` does not match the expected values"
+    YOUR_LAST_PER_COMMITMENT_SECRET = "your_last_per_commitment_secret"
+
+
+def apply_reestablish_fault(message: ChannelReestablish, fault: ReestablishFault) -> ChannelReestablish:
+    if fault is ReestablishFault.NEXT_COMMITMENT_NUMBER_ZERO:
+        return dataclasses.replace(message, next_commitment_number=0)
+    if fault is ReestablishFault.NEXT_COMMITMENT_NUMBER_AHEAD:
+        return dataclasses.replace(message, next_commitment_number=message.next_commitment_number + 1)
+    return dataclasses.replace(
+        message, your_last_per_commitment_secret=wrong_secret(message.your_last_per_commitment_secret)
+    )
+
+
+@register_step
+@dataclass(frozen=True)
+class CorruptNextChannelReestablish(Step):
+    """The next `channel_reestablish` the reference node sends on `channel` (at the next connection)
+    has one field wrong, every other field as the channel's state says."""
+
+    NAME = "corrupt_next_channel_reestablish"
+    SUMMARY = "a reference peer sends its next channel_reestablish with one wrong field"
+    node: DriverName
+    peer: DriverName
+    fault: ReestablishFault
+    channel: str = "channel"
+
+    async def run(self, ctx: StepContext) -> str | None:
+        ln = reference_node(ctx, self.node, "corrupt_next_channel_reestablish")
+        channel = _slot(ctx, ln, self.channel).channel
+        if ln.node.peer(ctx.driver(self.peer).node_id) is not None:
+            raise ValueError(f"{self.node} is still connected to {self.peer}: disconnect_nodes first")
+        build = channel._reestablish_message
+        fault = self.fault
+
+        def corrupted() -> ChannelReestablish:
+            # one-shot: the channel's own builder again from the next reconnection on
+            del channel._reestablish_message
+            return apply_reestablish_fault(build(), fault)
+
+        channel._reestablish_message = corrupted  # type: ignore[method-assign]
+        _before_misbehaviour(ctx, ln, self.node, self.peer)
+        return f"{self.node}: next channel_reestablish with a wrong {self.fault.value}"
