@@ -1,4 +1,6 @@
-"""`boltcheck chain` answers what Core Lightning and lnd ask a bitcoind, in the shapes they parse.
+"""`boltcheck chain` answers what Core Lightning and lnd ask a bitcoind, in the shapes they parse, and so
+does a real bitcoind: every check that is about bitcoind's behaviour runs on both (the real one under the
+marker `bitcoind`, skipped without a binary), so the facade is held to what the real program answers.
 
 Core Lightning's bcli plugin (plugins/bcli.c) runs bitcoin-cli: `getnetworkinfo` (version >= 220000 and
 `localrelay` at start), `echo`, `getblockchaininfo` (chain, headers, blocks, initialblockdownload),
@@ -10,6 +12,10 @@ lnd's bitcoind backend with `bitcoind.rpcpolling=1` (btcwallet chain/bitcoind_rp
 per new height, `getrawmempool` then batched `getrawtransaction`, plus the notifier's `getblockheader`,
 `getrawtransaction` verbose, `testmempoolaccept`, `sendrawtransaction`.
 
+One deliberate difference: on regtest bitcoind has no fee estimates (no transaction history), while the
+facade answers deterministic ones; those checks run on the facade only, and the real bitcoind's answer
+is checked on its own (it is why the launchers force Core Lightning's feerates).
+
 The client is python-bitcoinlib's RawProxy (independent of our server); bitcoin-cli's exit status is the
 absolute value of the RPC error code, so the codes are checked as the programs see them.
 """
@@ -18,16 +24,18 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import bitcoin.rpc
 import pytest
 from bitcoin.core import CBlock, CTransaction, b2lx, x
 
 from harness.chain import EmbeddedChain, OutPoint
+from harness.chain.bitcoind_launcher import btc_per_kvb, find_bitcoind, launch_bitcoind
+from harness.chain.policy import COINBASE_MATURITY, DEFAULT_MIN_RELAY_TX_FEE_SAT_PER_KVB
 from harness.chain.rpc_server import ChainRpcServer
 from harness.chain.testkit import SpendOutput, TestKey
 
@@ -42,15 +50,27 @@ BTCWALLET_SPENDING_PREVOUT_VERSION = 240000  # btcwallet hasSpendingPrevoutRPC
 CLN_ESTIMATES = [(2, "CONSERVATIVE"), (6, "ECONOMICAL"), (12, "ECONOMICAL"), (100, "ECONOMICAL")]
 
 
-class Served:
-    """An EmbeddedChain behind the bitcoind-compatible RPC, and a funded test key."""
+class Chain(Protocol):
+    """What the checks do to the chain behind the RPC (EmbeddedChain and BitcoindChain both have it)."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.chain = EmbeddedChain(data_dir, seed=b"bitcoind-rpc-clients")
-        password = secrets.token_hex(16)
-        self.server = ChainRpcServer(self.chain, port=0, user="boltcheck", password=password)
-        self.server.start()
-        self.url = f"http://boltcheck:{password}@127.0.0.1:{self.server.port}/"
+    def height(self) -> int: ...
+
+    def tip(self) -> str: ...
+
+    def mine(self, n: int, address: str | bytes | None = None) -> list[str]: ...
+
+    def send_raw(self, tx: bytes | str) -> str: ...
+
+    def fund(self, address: str | bytes, amount_sat: int, confirm: bool = False) -> OutPoint: ...
+
+
+class Served:
+    """A chain behind a bitcoind RPC at `url`, and a test key funded from that chain's faucet."""
+
+    def __init__(self, chain: Chain, url: str, close: Callable[[], None]) -> None:
+        self.chain = chain
+        self.url = url
+        self._close = close
         self.key = TestKey(b"bitcoind-rpc-clients-key")
 
     def proxy(self) -> Any:
@@ -65,15 +85,55 @@ class Served:
         return self.key.spend([coin], [output])
 
     def close(self) -> None:
-        self.server.close()
-        self.chain.close()
+        self._close()
+
+
+def serve_embedded(data_dir: Path) -> Served:
+    """`boltcheck chain`'s RPC facade over an in-process EmbeddedChain."""
+    chain = EmbeddedChain(data_dir, seed=b"bitcoind-rpc-clients")
+    password = secrets.token_hex(16)
+    server = ChainRpcServer(chain, port=0, user="boltcheck", password=password)
+    server.start()
+
+    def close() -> None:
+        server.close()
+        chain.close()
+
+    return Served(chain, f"http://boltcheck:{password}@127.0.0.1:{server.port}/", close)
+
+
+def serve_bitcoind(data_dir: Path) -> Served:
+    """A real bitcoind on regtest (the launcher's flags), its wallet faucet holding a mature coinbase."""
+    launched = launch_bitcoind(data_dir=data_dir)
+    try:
+        launched.chain.mine(COINBASE_MATURITY + 1)
+        cookie = (data_dir / "regtest" / ".cookie").read_text().strip()  # user:password
+    except BaseException:
+        launched.stop()
+        raise
+    return Served(launched.chain, f"http://{cookie}@127.0.0.1:{launched.rpc_port}/", launched.stop)
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    chain = Served(tmp_path_factory.mktemp("bitcoind-rpc-clients"))
-    yield chain
-    chain.close()
+def facade(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    served = serve_embedded(tmp_path_factory.mktemp("bitcoind-rpc-clients"))
+    yield served
+    served.close()
+
+
+@pytest.fixture(
+    scope="module", params=["boltcheck-chain", pytest.param("bitcoind", marks=pytest.mark.bitcoind)]
+)
+def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The same checks on the facade and on a real bitcoind."""
+    if request.param == "boltcheck-chain":
+        yield request.getfixturevalue("facade")
+        return
+    if find_bitcoind() is None:
+        pytest.skip("needs bitcoind (PATH or $BITCOIND)")
+    real = serve_bitcoind(tmp_path_factory.mktemp("bitcoind"))
+    yield real
+    real.close()
 
 
 def rpc_error_code(excinfo: pytest.ExceptionInfo[bitcoin.rpc.JSONRPCError]) -> int:
@@ -107,23 +167,39 @@ def test_cln_getchaininfo_fields_are_present_and_typed(served: Served) -> None:
 
 @pytest.mark.parametrize(("target", "mode"), CLN_ESTIMATES)
 def test_cln_estimatefees_gets_a_feerate_for_each_target_and_mode(
-    served: Served, target: int, mode: str
+    facade: Served, target: int, mode: str
 ) -> None:
-    floor = served.proxy().getmempoolinfo()
-    result = served.proxy().estimatesmartfee(target, mode)
+    floor = facade.proxy().getmempoolinfo()
+    result = facade.proxy().estimatesmartfee(target, mode)
     assert isinstance(result["feerate"], Decimal)
     assert result["feerate"] >= max(floor["mempoolminfee"], floor["minrelaytxfee"])
     assert 1 <= result["blocks"] <= max(target, 2)
 
 
-def test_cln_fee_floor_is_bitcoinds_default_min_relay_fee(served: Served) -> None:
+@pytest.mark.bitcoind
+@pytest.mark.parametrize("served", ["bitcoind"], indirect=True)
+def test_regtest_bitcoind_has_no_fee_estimate_so_cln_feerates_are_forced(served: Served) -> None:
+    result = served.proxy().estimatesmartfee(6, "ECONOMICAL")
+    assert "feerate" not in result
+    assert result["errors"] and result["blocks"] == 0
+
+
+def test_cln_fee_floor_is_the_embedded_chains_min_relay_fee(served: Served) -> None:
+    # a real bitcoind is started with this floor pinned (relay_policy_arguments: v30 lowered the default)
     info = served.proxy().getmempoolinfo()
-    assert info["mempoolminfee"] == info["minrelaytxfee"] == Decimal("0.00001000")
+    floor = Decimal(btc_per_kvb(DEFAULT_MIN_RELAY_TX_FEE_SAT_PER_KVB))
+    assert info["mempoolminfee"] == info["minrelaytxfee"] == floor
 
 
 @pytest.mark.parametrize("mode", ["economical", "Conservative", "UNSET"])
 def test_estimatesmartfee_takes_mode_names_in_any_case(served: Served, mode: str) -> None:
-    assert "feerate" in served.proxy().estimatesmartfee(6, mode)
+    result = served.proxy().estimatesmartfee(6, mode)
+    assert isinstance(result["blocks"], int)  # with a feerate, or (regtest bitcoind) with "errors"
+
+
+@pytest.mark.parametrize("mode", ["economical", "Conservative", "UNSET"])
+def test_the_facade_estimates_a_feerate_for_any_mode_name_case(facade: Served, mode: str) -> None:
+    assert "feerate" in facade.proxy().estimatesmartfee(6, mode)
 
 
 def test_estimatesmartfee_refuses_an_unknown_mode(served: Served) -> None:
@@ -263,10 +339,11 @@ def test_lnd_block_header_verbose_links_to_its_parent(served: Served) -> None:
 
 def test_lnd_confirmation_lookup_reads_block_and_depth_of_a_transaction(served: Served) -> None:
     outpoint, _ = served.coin()
+    confirmed_in = served.chain.tip()
     served.chain.mine(1)
     result = served.proxy().getrawtransaction(outpoint.txid, 1)
     assert result["confirmations"] == 2
-    assert result["blockhash"] == served.chain.block_hash(served.chain.height() - 1)
+    assert result["blockhash"] == confirmed_in
     assert result["txid"] == outpoint.txid
 
 

@@ -1,7 +1,8 @@
 """Start a local `bitcoind` on regtest (binary on PATH, $BITCOIND, or given) and wrap it as a BitcoindChain.
 
 Ports are picked free on 127.0.0.1, the data dir is temporary unless given, `-txindex` is on (get_tx needs
-it) and a wallet named "boltcheck" is the faucet. Readiness is polled over RPC; between polls the launcher
+it), the relay fee floors are the embedded chain's (`relay_policy_arguments`) and a wallet named "boltcheck"
+is the faucet. Readiness is polled over RPC; between polls the launcher
 waits on the process itself (so an early exit is seen at once), never a bare sleep.
 """
 
@@ -14,10 +15,13 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
-from harness.chain.bitcoind import BitcoindChain
+from harness.chain.acceptance import DEFAULT_INCREMENTAL_RELAY_FEE_SAT_PER_KVB
+from harness.chain.bitcoind import COIN, BitcoindChain
 from harness.chain.errors import ChainError, RpcError, RpcTransportError
+from harness.chain.policy import DEFAULT_MIN_RELAY_TX_FEE_SAT_PER_KVB
 from harness.chain.rpc_client import RpcClient
 
 RPC_IN_WARMUP = -28
@@ -39,6 +43,24 @@ def find_bitcoind(binary: str | None = None) -> str | None:
     if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
         return candidate
     return None
+
+
+def btc_per_kvb(sat_per_kvb: int) -> str:
+    """A feerate as bitcoind's fee options take it: BTC per 1000 vbytes, 8 decimals."""
+    return f"{Decimal(sat_per_kvb) / COIN:.8f}"
+
+
+def relay_policy_arguments() -> list[str]:
+    """Pin bitcoind's relay fee floors to the embedded chain's (1000 sat/kvB, policy.h before v30).
+
+    Bitcoin Core v30 lowered the defaults of `-minrelaytxfee` and `-incrementalrelayfee` to 100 sat/kvB;
+    the pinned Docker image (v26) and the embedded chain use 1000. Pinned, every bitcoind version gives
+    the same `getmempoolinfo` floors (which Core Lightning reads) and the same replacement (BIP 125 rule 4)
+    and minimum relay decisions, so a scenario passes or fails the same on either chain."""
+    return [
+        f"-minrelaytxfee={btc_per_kvb(DEFAULT_MIN_RELAY_TX_FEE_SAT_PER_KVB)}",
+        f"-incrementalrelayfee={btc_per_kvb(DEFAULT_INCREMENTAL_RELAY_FEE_SAT_PER_KVB)}",
+    ]
 
 
 def free_port() -> int:
@@ -101,6 +123,7 @@ def launch_bitcoind(
         "-rpcbind=127.0.0.1",
         "-rpcallowip=127.0.0.1",
         "-fallbackfee=0.0002",
+        *relay_policy_arguments(),
         "-printtoconsole",
     ]
     with log_path.open("wb") as log_file:

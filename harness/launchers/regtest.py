@@ -20,6 +20,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from harness.chain.bitcoind_launcher import relay_policy_arguments
+
 #: sat per 1000 weight units, for every feerate of every implementation (10 sat/vB)
 FIXED_FEERATE_PER_KW = 2500
 FIXED_FEERATE_SAT_PER_KVB = FIXED_FEERATE_PER_KW * 4
@@ -81,6 +83,7 @@ def bitcoind_arguments(
         *bind,
         f"-rpcauth={rpcauth}",
         "-fallbackfee=0.0002",  # the faucet wallet pays without estimates
+        *relay_policy_arguments(),  # the same fee floors on every bitcoind version (v30 lowered them)
         "-printtoconsole",
     ]
 
