@@ -36,7 +36,12 @@ from reference_node.gossip.announcement_signatures import (
     make_announcement_signatures,
 )
 from reference_node.gossip.announcements import build_node_announcement
-from reference_node.gossip.errors import AnnouncementSignaturesError, GossipError, QueryError
+from reference_node.gossip.errors import (
+    AnnouncementSignaturesError,
+    GossipError,
+    InvalidSignatureError,
+    QueryError,
+)
 from reference_node.gossip.flags import ANNOUNCEMENT_MIN_CONFIRMATIONS
 from reference_node.gossip.graph import ChannelGraph
 from reference_node.gossip.outbox import GossipOutbox
@@ -392,6 +397,10 @@ class GossipSync:
             log.info("gossip from %s refused: %s", peer.node_id.hex(), exc)
             text = str(exc).encode()[:0xFFFF]
             await self._send(peer.node_id, WarningMessage(channel_id=bytes(32), data=text))
+            if isinstance(exc, InvalidSignatureError) and isinstance(message, ChannelUpdate):
+                # BOLT 7 channel_update receiver: "if `signature` is not a valid signature ...: SHOULD send
+                # a `warning` and close the connection" (for the announcements closing is only a MAY)
+                await peer.disconnect("channel_update with an invalid signature")
 
     async def _dispatch(self, peer: Peer, message: Message) -> None:
         if isinstance(message, AnnouncementSignatures):
