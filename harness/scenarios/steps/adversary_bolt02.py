@@ -86,6 +86,9 @@ class NoticeRecorder:
     def __init__(self, node: Node) -> None:
         self.notices: list[ReceivedNotice] = []
         self.mark = 0
+        # `ignore_errors`: received errors are recorded but not acted on (no channel failed, nothing
+        # broadcast), so what reaches the chain is the other node's doing
+        self.ignore_errors = False
         self._condition = asyncio.Condition()
         for notice in NoticeName:
             self._wrap(node, notice)
@@ -99,6 +102,8 @@ class NoticeRecorder:
             async with self._condition:
                 self.notices.append(ReceivedNotice(peer.node_id, notice, channel_id, data))
                 self._condition.notify_all()
+            if notice is NoticeName.ERROR and self.ignore_errors:
+                return
             if inner is not None:
                 await inner(peer, message)
 
@@ -170,6 +175,23 @@ class WatchNotices(Step):
         return f"{self.node} records error and warning messages"
 
 
+@register_step
+@dataclass(frozen=True)
+class IgnoreErrors(Step):
+    """The reference node records the `error` messages it receives but does not act on them (BOLT 1
+    says fail the channel; it keeps it, and broadcasts nothing), so a later `expect_spend` of the
+    funding output sees only what the other node broadcast."""
+
+    NAME = "ignore_errors"
+    SUMMARY = "a reference node stops acting on received error messages"
+    node: DriverName
+
+    async def run(self, ctx: StepContext) -> str | None:
+        ln = reference_node(ctx, self.node, "ignore_errors")
+        notice_recorder(ln).ignore_errors = True
+        return f"{self.node} ignores error messages"
+
+
 class ExpectedNotice(enum.Enum):
     ERROR = "error"
     WARNING = "warning"
@@ -210,6 +232,44 @@ class ExpectNotice(Step):
             ) from exc
         text = notice.data.decode("utf-8", "replace")[:120]
         return f"{self.peer} sent {notice.name.value}: {text!r}"
+
+
+@register_step
+@dataclass(frozen=True)
+class ExpectNoRejection(Step):
+    """Since the last misbehaviour (or legitimate message) of the reference node `node`, `peer` kept
+    the connection and the channel: a ping barrier proves it handled everything sent before."""
+
+    NAME = "expect_no_rejection"
+    SUMMARY = "the node handled the last messages and kept the connection and the channel"
+    node: DriverName
+    peer: DriverName
+    channel: str = "channel"
+    timeout_s: float = BARRIER_TIMEOUT_S
+
+    async def run(self, ctx: StepContext) -> str | None:
+        ln = reference_node(ctx, self.node, "expect_no_rejection")
+        slot = _slot(ctx, ln, self.channel)
+        await ping_barrier(ln, ctx.driver(self.peer).node_id, slot, self.peer, self.timeout_s)
+        return f"{self.peer} answered a ping and kept {self.channel}"
+
+
+async def ping_barrier(
+    ln: LightningNode, peer_id: bytes, slot: ChannelSlot, name: str, timeout_s: float
+) -> None:
+    """BOLT 1 ping/pong: the peer answers in order, so once its `pong` is here it has handled every
+    message sent before; then neither the connection nor the channel may have been given up."""
+    peer = ln.node.peer(peer_id)
+    if peer is None:
+        raise ExpectationFailed(f"{name} closed the connection")
+    try:
+        await peer.ping(timeout_s=timeout_s)
+    except (TimeoutError, ConnectionError) as exc:
+        raise ExpectationFailed(f"{name} did not answer a ping within {timeout_s:g}s") from exc
+    if ln.node.peer(peer_id) is None:
+        raise ExpectationFailed(f"{name} closed the connection")
+    if slot.channel.data.failure is not None:
+        raise ExpectationFailed(f"{name} failed the channel: {slot.channel.data.failure}")
 
 
 # -- update_add_htlc beyond the receiver's limits --------------------------------------------------------
@@ -287,7 +347,11 @@ class OfferRawHtlcs(Step):
         for amount_msat in burst.legitimate_amounts_msat:
             await self._add(ctx, ln, to_id, slot, htlc_id, amount_msat, cltv_expiry)
             htlc_id += 1
-        await self._barrier(ln, to_id, slot, htlc_id - burst.first_id)
+        try:
+            await ping_barrier(ln, to_id, slot, self.to, BARRIER_TIMEOUT_S)
+        except ExpectationFailed as exc:
+            sent = htlc_id - burst.first_id
+            raise ExpectationFailed(f"after {sent} HTLC(s) within its limits: {exc}") from exc
         _before_misbehaviour(ctx, ln, self.node, self.to)
         await self._add(ctx, ln, to_id, slot, htlc_id, burst.violating_amount_msat, cltv_expiry)
         return (
@@ -313,19 +377,6 @@ class OfferRawHtlcs(Step):
             "cltv_expiry": cltv_expiry,
         }
         await ln.send_raw(to_id, encode_message(build_complete("update_add_htlc", fields)))
-
-    async def _barrier(self, ln: LightningNode, to_id: bytes, slot: ChannelSlot, sent: int) -> None:
-        peer = ln.node.peer(to_id)
-        if peer is None:
-            raise ExpectationFailed(f"{self.to} closed the connection after {sent} HTLC(s) within its limits")
-        try:
-            await peer.ping(timeout_s=BARRIER_TIMEOUT_S)
-        except (TimeoutError, ConnectionError) as exc:
-            raise ExpectationFailed(f"{self.to} did not answer a ping after {sent} HTLC(s)") from exc
-        if slot.channel.data.failure is not None:
-            raise ExpectationFailed(
-                f"{self.to} failed the channel on HTLCs within its limits: {slot.channel.data.failure}"
-            )
 
 
 # -- signatures and secrets, wrong on purpose ------------------------------------------------------------
