@@ -44,6 +44,10 @@ class Defect(enum.Enum):
     NO_PENALTY = "no-penalty"
     # BOLT 5: never time out an HTLC we offered on chain (no HTLC-timeout, no timeout claim)
     NO_HTLC_TIMEOUT = "no-htlc-timeout"
+    # BOLT 7 (reference_node/gossip): store gossip without verifying its signatures
+    TRUST_GOSSIP_SIGNATURES = "trust-gossip-signatures"
+    # BOLT 7: store a channel_announcement whatever the output it points to (script, spent, confirmations)
+    TRUST_GOSSIP_FUNDING = "trust-gossip-funding"
 
 
 # Defects the node cannot apply yet, and why (checked at start).

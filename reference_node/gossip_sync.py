@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from reference_node.chain_source import ChainSourceError
 from reference_node.channel import ChannelState
+from reference_node.faults import Defect
 from reference_node.forwarding.relay import HtlcRelay
 from reference_node.gossip.addresses import AddressDescriptor
 from reference_node.gossip.announcement_signatures import (
@@ -125,6 +126,8 @@ class GossipSync:
         self.chain_hash = node.node.config.network.chain_hash
         raw = node.store.get_meta(_GRAPH_META_KEY)
         self.graph = load_graph(json.loads(raw)) if raw else ChannelGraph(self.chain_hash)
+        self.graph.verify_signatures = not node.faults.has(Defect.TRUST_GOSSIP_SIGNATURES)
+        self.graph.check_funding_output = not node.faults.has(Defect.TRUST_GOSSIP_FUNDING)
         self.outboxes: dict[bytes, GossipOutbox] = {}
         self._ours: dict[ShortChannelId, AnnouncementSignatures] = {}
         self._theirs: dict[ShortChannelId, AnnouncementSignatures] = {}
