@@ -86,16 +86,21 @@ class BitcoindChain:
 
     def mine(self, n: int, address: str | bytes | None = None) -> list[str]:
         if isinstance(address, bytes):
-            hashes = [self._generate_block_to_script(address) for _ in range(n)]
-            return hashes
+            return self._generate_to_script(n, address)
         target = self.faucet_address() if address is None else address
         return [str(h) for h in self.client.call("generatetoaddress", n, target)]
 
-    def _generate_block_to_script(self, script_pubkey: bytes) -> str:
+    def _generate_to_script(self, n: int, script_pubkey: bytes) -> list[str]:
+        """Coinbases paying exactly `script_pubkey`. A real bitcoind takes any script as the descriptor
+        `raw(HEX)` (generatetodescriptor, Core >= 0.20), a bare or OP_RETURN script too; `boltcheck chain`
+        mines to addresses only."""
+        if not self.is_boltcheck:
+            descriptor = f"raw({script_pubkey.hex()})"
+            return [str(h) for h in self.client.call("generatetodescriptor", n, descriptor)]
         address = script_to_address(script_pubkey)
         if address is None:
-            raise ChainError("bitcoind can only mine to a script that has an address")
-        return str(self.client.call("generatetoaddress", 1, address)[0])
+            raise ChainError("boltcheck chain can only mine to a script that has an address")
+        return [str(h) for h in self.client.call("generatetoaddress", n, address)]
 
     def send_raw(self, tx: bytes | str) -> str:
         raw_hex = tx if isinstance(tx, str) else bytes(tx).hex()
