@@ -34,7 +34,7 @@ _STEP_META = {"evidences", "note"}
 # their driver unchecked, since the target behind ${target} is only known at run time.
 NODE_OPTIONS: dict[str, frozenset[str]] = {
     "scripted": frozenset({"features", "globalfeatures", "networks"}),
-    "reference": frozenset({"features"}),
+    "reference": frozenset({"features", "gossip"}),
 }
 DEFAULT_SCENARIO_TIMEOUT_S = 60.0
 #: the manifest of named suites in suites/ (not a scenario)
