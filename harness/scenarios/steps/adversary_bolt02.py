@@ -38,6 +38,7 @@ from harness.scenarios.steps.channels import (
     reference_node,
     wrong_signature,
 )
+from reference_node.channel.actions import Action
 from reference_node.channel.messages import ChannelReestablish
 from reference_node.channel.params import Side
 from reference_node.channel.signer import (
@@ -377,6 +378,102 @@ class OfferRawHtlcs(Step):
             "cltv_expiry": cltv_expiry,
         }
         await ln.send_raw(to_id, encode_message(build_complete("update_add_htlc", fields)))
+
+
+# BOLT 4 `onion_routing_packet`: version (1) + public_key (33) + hop_payloads (1300) + hmac (32)
+ONION_HOP_PAYLOADS_LEN = 1300
+
+
+def undecryptable_onion(ctx: StepContext) -> bytes:
+    """A well-formed onion (version 0, a valid point) whose HMAC cannot verify: the final node fails
+    the HTLC (BADONION) once it is committed, after the commitment dance this step is about."""
+    point = PrivateKey(ctx.rng.randbytes(32)).public_key.format()
+    return b"\x00" + point + ctx.rng.randbytes(ONION_HOP_PAYLOADS_LEN) + ctx.rng.randbytes(32)
+
+
+@register_step
+@dataclass(frozen=True)
+class OfferSameHashHtlcs(Step):
+    """The reference node `node` offers `count` HTLCs with one `payment_hash` through its own state
+    machine (one `commitment_signed` for all) and waits until they are irrevocably committed in both
+    commitments: BOLT 2 "MUST allow multiple HTLCs with the same `payment_hash`"."""
+
+    NAME = "offer_same_hash_htlcs"
+    SUMMARY = "a reference peer offers several HTLCs with one payment_hash"
+    node: DriverName
+    to: DriverName
+    channel: str = "channel"
+    count: int = 2
+    amount_msat: int = 5_000_000
+    timeout_s: float = 15.0
+
+    def check_arguments(self) -> None:
+        if self.count < 2 or self.amount_msat <= 0:
+            raise ValueError("count must be 2 or more and amount_msat positive")
+
+    async def run(self, ctx: StepContext) -> str | None:
+        ln = reference_node(ctx, self.node, "offer_same_hash_htlcs")
+        slot = _slot(ctx, ln, self.channel)
+        channel = slot.channel
+        payment_hash = hashlib.sha256(ctx.rng.randbytes(32)).digest()
+        cltv_expiry = ctx.chain.height() + CLTV_EXPIRY_DELTA_BLOCKS
+        _before_misbehaviour(ctx, ln, self.node, self.to)
+        first_id = channel.ledger.next_local_htlc_id
+        for _ in range(self.count):
+            onion = undecryptable_onion(ctx)
+
+            def add(onion: bytes = onion) -> list[Action]:
+                return channel.add_htlc(self.amount_msat, payment_hash, cltv_expiry, onion)[1]
+
+            await ln.channels.run(slot, add)
+        await ln.channels.commit_if_possible(slot)
+        ids = set(range(first_id, first_id + self.count))
+
+        def committed() -> bool:
+            # every one of them in both current commitments, nothing left to sign or to revoke
+            ledger = channel.data.ledger
+            if ledger is None or ledger.remote_pending or ledger.has_changes_for(Side.REMOTE):
+                return False
+            return all(
+                ids <= {h.htlc_id for h in ledger.current_view(side).htlcs if h.offerer is Side.LOCAL}
+                for side in Side
+            )
+
+        try:
+            await ln.channels.changes.wait_for(
+                lambda: committed() or channel.data.failure is not None, self.timeout_s
+            )
+        except TimeoutError as exc:
+            raise ExpectationFailed(
+                f"{self.to} did not commit {self.count} HTLCs with one payment_hash "
+                f"within {self.timeout_s:g}s"
+            ) from exc
+        if not committed():
+            raise ExpectationFailed(f"the channel failed: {channel.data.failure}")
+        return f"{self.to} committed HTLCs {sorted(ids)}, all paying {payment_hash.hex()[:16]}.."
+
+
+@register_step
+@dataclass(frozen=True)
+class WaitShutdownReceived(Step):
+    """Wait until the reference node `node` has received the other side's `shutdown` on `channel`."""
+
+    NAME = "wait_shutdown_received"
+    SUMMARY = "wait until a reference node received shutdown"
+    node: DriverName
+    channel: str = "channel"
+    timeout_s: float = 15.0
+
+    async def run(self, ctx: StepContext) -> str | None:
+        ln = reference_node(ctx, self.node, "wait_shutdown_received")
+        data = _slot(ctx, ln, self.channel).channel.data
+        try:
+            await ln.channels.changes.wait_for(lambda: data.closing.shutdown_received, self.timeout_s)
+        except TimeoutError as exc:
+            raise ExpectationFailed(
+                f"no shutdown received on {self.channel} within {self.timeout_s:g}s"
+            ) from exc
+        return f"{self.node} received shutdown on {self.channel}"
 
 
 # -- signatures and secrets, wrong on purpose ------------------------------------------------------------
