@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import random
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import pytest
-from coincurve import PrivateKey
+from coincurve import PrivateKey, PublicKey
 
 from harness.drivers.base import UnsupportedOperation
 from harness.scenarios.steps.adversary_bolt02 import (
@@ -24,6 +25,7 @@ from harness.scenarios.steps.adversary_bolt02 import (
     WrongRevocationSigner,
     apply_reestablish_fault,
     plan_htlc_burst,
+    undecryptable_onion,
     wrong_secret,
 )
 from reference_node.channel.messages import ChannelReestablish
@@ -338,3 +340,17 @@ def test_the_recorder_wakes_on_a_notice_that_arrives_later() -> None:
         assert (await waiting).data == b"late"
 
     asyncio.run(scenario())
+
+
+# -- the onion of HTLCs offered only to be committed -------------------------------------------------------
+
+
+def test_an_undecryptable_onion_is_well_formed() -> None:
+    @dataclass
+    class Ctx:
+        rng: random.Random = field(default_factory=lambda: random.Random(5))
+
+    onion = undecryptable_onion(cast(Any, Ctx()))
+    assert len(onion) == 1366  # BOLT 4: 1 + 33 + 1300 + 32
+    assert onion[0] == 0
+    PublicKey(onion[1:34])  # a valid point: only the HMAC can refuse it
