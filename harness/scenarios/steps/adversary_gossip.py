@@ -49,6 +49,7 @@ from reference_node.wire import (
     ChannelAnnouncement,
     ChannelUpdate,
     DecodeError,
+    ErrorMessage,
     GossipTimestampFilter,
     Message,
     NodeAnnouncement,
@@ -59,6 +60,7 @@ from reference_node.wire import (
     ReplyChannelRange,
     ReplyShortChannelIdsEnd,
     ShortChannelId,
+    WarningMessage,
     encode_message,
 )
 from reference_node.wire.features import Features
@@ -364,6 +366,40 @@ class SendNodeAnnouncement(Step):
         message = build_gossip_node_announcement(channel, self.node, timestamp, self.alias, self.fault)
         await _scripted(ctx, self.peer).send(message)
         return f"node_announcement of node {self.node} of {self.channel} at {timestamp} ({self.fault.value})"
+
+
+_GOSSIP_TRAFFIC = KEEPALIVE | {
+    "gossip_timestamp_filter",
+    "query_channel_range",
+    "query_short_channel_ids",
+    "reply_channel_range",
+    "reply_short_channel_ids_end",
+    "channel_announcement",
+    "channel_update",
+    "node_announcement",
+}
+
+
+@register_step
+@dataclass(frozen=True)
+class ExpectGossipWarning(Step):
+    """The next message other than keep-alives and gossip traffic (the node's own sync with us: filters,
+    queries, announcements it relays) is a `warning` (or an `error`)."""
+
+    NAME = "expect_gossip_warning"
+    SUMMARY = "expect a warning (or error) amid the node's gossip traffic"
+    USES_CHAIN = False
+    peer: PeerName
+    timeout_s: float = DEFAULT_TIMEOUT_S
+
+    async def run(self, ctx: StepContext) -> str | None:
+        try:
+            item = await _scripted(ctx, self.peer).receive(self.timeout_s, skip=_GOSSIP_TRAFFIC)
+        except ScriptExpectationFailed as exc:
+            raise ExpectationFailed(f"no warning: {exc}") from exc
+        if not isinstance(item, WarningMessage | ErrorMessage):
+            raise ExpectationFailed(f"expected a warning, received {getattr(item, 'NAME', item)}")
+        return f"received {item.NAME}: {item.data.decode('ascii', errors='replace')[:80]}"
 
 
 # -- what the node kept: query_short_channel_ids ------------------------------------------------------------
