@@ -19,7 +19,7 @@ from harness.drivers.capabilities import (
 from harness.scenarios.model import Scenario, StepCall
 
 # Steps acting on a node beyond the NodeDriver interface, through the reference node's controls
-# (harness/scenarios/steps/onchain.py and channels.py: they call `reference_node(...)`).
+# (harness/scenarios/steps/onchain.py, channels.py and adversary_bolt02.py: they call `reference_node(...)`).
 _FAULT_STEPS = frozenset(
     {
         "hold_preimages",
@@ -34,6 +34,19 @@ _FAULT_STEPS = frozenset(
         "expect_closed_onchain",
         "wait_htlcs_committed",
         "settle_held_expect_no_revocation",
+        # harness/scenarios/steps/adversary_bolt02.py
+        "offer_raw_htlcs",
+        "offer_same_hash_htlcs",
+        "miscount_next_htlc_signatures",
+        "corrupt_next_revoke_and_ack",
+        "corrupt_next_closing_signed",
+        "corrupt_next_channel_reestablish",
+        "begin_close",
+        "ignore_errors",
+        "watch_notices",
+        "expect_notice",
+        "expect_no_rejection",
+        "wait_shutdown_received",
     }
 )
 _NODE_STEPS: Mapping[str, Capability] = {
