@@ -27,8 +27,10 @@ from reference_node.node import Network
 from reference_node.scripted_peer import ScriptedPeer
 from reference_node.wire import message_to_fields
 from reference_node.wire.features import BothFeatureBitsError, Context, Feature, Features, check_sent_features
+from tests.test_ldk_support import interop_logs as interop_logs
 
 pytestmark = [
+    pytest.mark.usefixtures("interop_logs"),
     pytest.mark.slow,
     pytest.mark.skipif(
         shutil.which("electrum") is None, reason="Electrum is not installed (scripts/install-electrum.sh)"

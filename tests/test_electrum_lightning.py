@@ -33,8 +33,10 @@ from reference_node.node import LIGHTNING_FEATURES, LightningNode, NodeConfig
 from reference_node.nodekey import Entropy, NodeKey
 from reference_node.store import PaymentStatus
 from reference_node.wire.features import Feature
+from tests.test_ldk_support import interop_logs as interop_logs
 
 pytestmark = [
+    pytest.mark.usefixtures("interop_logs"),
     pytest.mark.slow,
     pytest.mark.skipif(
         shutil.which("electrum") is None, reason="Electrum is not installed (scripts/install-electrum.sh)"

@@ -18,9 +18,11 @@ from harness.chain.rpc_server import ChainRpcServer
 from harness.drivers.base import ChannelState, NodeDriver, OpenChannelOptions
 from harness.drivers.electrum import ElectrumConfig, ElectrumDriver
 from harness.drivers.ldk import STATIC_REMOTEKEY, LdkChainRpc, LdkConfig, LdkDriver
+from tests.test_ldk_support import interop_logs as interop_logs
 from tests.test_ldk_support import requires_ldk, wait_for_spend_in_mempool
 
 pytestmark = [
+    pytest.mark.usefixtures("interop_logs"),
     requires_ldk,
     pytest.mark.slow,
     pytest.mark.timeout(400),

@@ -13,8 +13,9 @@ from harness.chain.process import ChainProcess
 from harness.drivers.base import ChannelState, OpenChannelOptions
 from harness.drivers.ldk import ANCHORS, STATIC_REMOTEKEY, LdkDriver, wait_for_broadcast
 from tests.test_ldk_support import chain_process, fund, ldk_node, mine, requires_ldk
+from tests.test_ldk_support import interop_logs as interop_logs
 
-pytestmark = [requires_ldk, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.usefixtures("interop_logs"), requires_ldk, pytest.mark.timeout(300)]
 
 CHANNEL_SAT = 500_000
 PAYMENT_MSAT = 1_000_000

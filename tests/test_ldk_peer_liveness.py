@@ -20,9 +20,10 @@ from harness.drivers.reference import ReferenceDriver
 from harness.drivers.registry import NodeSetup
 from reference_node.peer import MessageReceived, PeerDisconnected, PeerEvent
 from reference_node.wire.messages_bolt01 import Ping
+from tests.test_ldk_support import interop_logs as interop_logs
 from tests.test_ldk_support import requires_ldk
 
-pytestmark = [requires_ldk, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.usefixtures("interop_logs"), requires_ldk, pytest.mark.timeout(300)]
 
 RPC_USER, RPC_PASSWORD = "boltcheck", "ldk-liveness"
 #: a short tick, so the test sees several rounds of pings quickly; a pong takes milliseconds here

@@ -19,8 +19,9 @@ from harness.drivers.ldk import LdkChainRpc, LdkConfig, LdkDriver
 from harness.drivers.reference import ReferenceDriver
 from harness.drivers.registry import NodeSetup, create_driver
 from tests.test_ldk_support import funding_of, requires_ldk, wait_for_spend_in_mempool
+from tests.test_ldk_support import interop_logs as interop_logs
 
-pytestmark = [requires_ldk, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.usefixtures("interop_logs"), requires_ldk, pytest.mark.timeout(300)]
 
 CHANNEL_SAT = 1_000_000
 PAYMENT_MSAT = 5_000_000

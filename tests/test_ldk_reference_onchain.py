@@ -20,9 +20,10 @@ from harness.drivers.base import ChannelState, NodeDriver, OpenChannelOptions, W
 from harness.drivers.ldk import LdkChainRpc, LdkConfig, LdkDriver
 from harness.drivers.reference import ReferenceDriver
 from harness.drivers.registry import NodeSetup
+from tests.test_ldk_support import interop_logs as interop_logs
 from tests.test_ldk_support import requires_ldk
 
-pytestmark = [requires_ldk, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.usefixtures("interop_logs"), requires_ldk, pytest.mark.timeout(300)]
 
 CHANNEL_SAT = 1_000_000
 HTLC_MSAT = 50_000_000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,6 +21,23 @@ FUNDING_BTC = 1.0
 MINE_TO = "bcrt1qlmlgsrg4puwe6n50p0ck8e97k499ud7u9f3043"  # any regtest address; coinbase goes there
 
 requires_ldk = pytest.mark.skipif(ldk_missing() is not None, reason=f"LDK node unavailable: {ldk_missing()}")
+LOG_TAIL_LINES = 400
+#: the implementations' own logs a test leaves under its tmp_path (LdkDriver, ElectrumDriver)
+IMPLEMENTATION_LOGS = ("ldk.log", "electrum.log")
+
+
+@pytest.fixture
+def interop_logs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Both sides' logs on a failure: the reference node's records at DEBUG (pytest's captured log) and
+    the tails of LDK's and Electrum's own logs under tmp_path, printed at teardown (pytest shows the
+    captured output of failing tests only). Use with `pytest.mark.usefixtures("interop_logs")`."""
+    caplog.set_level(logging.DEBUG, logger="reference_node")
+    yield
+    for name in IMPLEMENTATION_LOGS:
+        for path in sorted(tmp_path.rglob(name)):
+            lines = path.read_text(errors="replace").splitlines()
+            print(f"===== {path} (last {min(len(lines), LOG_TAIL_LINES)} of {len(lines)} lines)")
+            print("\n".join(lines[-LOG_TAIL_LINES:]))
 
 
 def chain_process(tmp_path: Path) -> Iterator[ChainProcess]:
