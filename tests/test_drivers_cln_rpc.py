@@ -359,3 +359,22 @@ def test_onchain_balance_waits_until_lightningd_reached_its_backends_tip() -> No
     run(scenario())
     assert fake.methods() == ["getchaininfo", "waitblockheight", "listfunds"]
     assert fake.requests[1]["params"]["blockheight"] == tip
+
+
+def test_a_channel_is_irrevocably_resolved_once_lightningd_forgot_it() -> None:
+    live = response("listpeerchannels.1.json")
+    closed = response("listclosedchannels.json")
+    live_id = bytes.fromhex(live["channels"][0]["channel_id"])
+    forgotten_id = bytes.fromhex(closed["closedchannels"][0]["channel_id"])
+    fake = FakeLightningd({"listpeerchannels": live, "listclosedchannels": closed})
+
+    async def scenario() -> tuple[bool, bool, bool]:
+        async with serving(fake) as path:
+            driver = driver_for(path)
+            return (
+                await driver.channel_irrevocably_resolved(live_id),
+                await driver.channel_irrevocably_resolved(forgotten_id),
+                await driver.channel_irrevocably_resolved(b"\x07" * 32),
+            )
+
+    assert run(scenario()) == (False, True, False)

@@ -12,6 +12,7 @@ import abc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Protocol, runtime_checkable
 
 
 class DriverError(RuntimeError):
@@ -104,6 +105,24 @@ class PaymentResult:
     succeeded: bool
     preimage: bytes | None  # recorded only in memory; reports show the hash, never the preimage
     failure: str | None = None
+
+
+@runtime_checkable
+class ChainFollowing(Protocol):
+    """Optional capability: a node out of the harness's process that reads the chain on its own schedule
+    (Core Lightning polls bitcoind every second, LDK when asked). `sync` returns once the node has
+    processed every block its chain has now, so mining steps can let it react between blocks (BOLT 5
+    deadlines count blocks: a node that has not seen them cannot act in time)."""
+
+    async def sync(self) -> int: ...
+
+
+@runtime_checkable
+class ResolutionReporting(Protocol):
+    """Optional capability: the node says when a closed channel is *irrevocably resolved* (BOLT 5: every
+    output spent by a transaction at least 100 blocks deep), so mining steps wait for it too."""
+
+    async def channel_irrevocably_resolved(self, channel_id: bytes) -> bool: ...
 
 
 class NodeDriver(abc.ABC):

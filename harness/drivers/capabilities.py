@@ -9,7 +9,7 @@ lacks an operation raises UnsupportedOperation at run time; this table says so b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -47,6 +47,10 @@ class DriverCapabilities:
     #: options a node of another implementation (key) gets when it meets this one in a scenario
     counterpart_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     notes: Mapping[Capability, str] = field(default_factory=dict)  # why a capability is missing
+    #: how many times longer than the scenario's `timeout_s` (and its steps' limits) a scenario with this
+    #: implementation may take: a node that polls its chain sees each mined block only after its poll
+    #: interval, and BOLT 5 scenarios let it react block by block (hundreds of blocks)
+    timeout_factor: float = 1.0
 
     def lacks(self, capability: Capability) -> str | None:
         """None when the implementation can do it, else the skip reason."""
@@ -96,13 +100,23 @@ CAPABILITIES: Mapping[str, DriverCapabilities] = {
             Capability.FAULT_CONTROLS: _FAULTS_NOTE,
         },
     ),
-    "cln": DriverCapabilities("cln", _COMMON, notes={Capability.FAULT_CONTROLS: _FAULTS_NOTE}),
+    # lightningd polls bitcoind at most once a second (--dev-bitcoind-poll=1): ~1 s per block mined block
+    # by block, where the in-process reference node takes milliseconds
+    "cln": DriverCapabilities(
+        "cln", _COMMON, notes={Capability.FAULT_CONTROLS: _FAULTS_NOTE}, timeout_factor=10.0
+    ),
     "lnd": DriverCapabilities("lnd", _COMMON, notes={Capability.FAULT_CONTROLS: _FAULTS_NOTE}),
 }
 
 
 class UnknownImplementation(KeyError):
     """No capability declaration for an implementation (add one to CAPABILITIES with its driver)."""
+
+
+def timeout_factor(implementations: Iterable[str]) -> float:
+    """The largest timeout factor of the implementations a scenario runs (1 for undeclared ones)."""
+    declared = (CAPABILITIES[i].timeout_factor for i in implementations if i in CAPABILITIES)
+    return max(declared, default=1.0)
 
 
 def capabilities_of(implementation: str) -> DriverCapabilities:

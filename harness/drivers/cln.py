@@ -392,7 +392,7 @@ class ClnDriver(LaunchedNodeDriver):
         result = await self.rpc.call("newaddr", {"addresstype": "p2tr"})
         return str(_field(result, "p2tr", "newaddr"))
 
-    async def sync_to_chain(self, timeout_s: float = SYNC_TIMEOUT_S) -> int:
+    async def sync(self, timeout_s: float = SYNC_TIMEOUT_S) -> int:
         """Wait until lightningd has processed every block its bitcoind has now; returns that height.
 
         lightningd polls its backend (dev-bitcoind-poll seconds): a block mined by a step just before is
@@ -407,7 +407,7 @@ class ClnDriver(LaunchedNodeDriver):
         return height
 
     async def onchain_balance_sat(self) -> int:
-        await self.sync_to_chain()  # the chain as it is now, like the other drivers (a step may have mined)
+        await self.sync()  # the chain as it is now, like the other drivers (a step may have mined)
         return onchain_balance_from_listfunds(await self.rpc.call("listfunds"))
 
     async def connect(self, peer: NodeAddress, timeout_s: float) -> None:
@@ -480,6 +480,16 @@ class ClnDriver(LaunchedNodeDriver):
         await self.disconnect(channel.peer_id, RPC_TIMEOUT_S)
         params = {"id": channel_id.hex(), "unilateraltimeout": 1}
         await self.rpc.call("close", params, timeout_s=CLOSE_TIMEOUT_S)
+
+    async def channel_irrevocably_resolved(self, channel_id: bytes) -> bool:
+        """BOLT 5 irrevocably resolved: lightningd forgets a closed channel (it leaves listpeerchannels
+        for listclosedchannels) once onchaind has resolved every output and 100 more blocks passed
+        (onchaind: "All outputs resolved: waiting 100 more blocks before forgetting channel")."""
+        live = await self.rpc.call("listpeerchannels")
+        if any(c.get("channel_id") == channel_id.hex() for c in live.get("channels", [])):
+            return False
+        closed = await self.rpc.call("listclosedchannels")
+        return any(c.get("channel_id") == channel_id.hex() for c in closed.get("closedchannels", []))
 
     async def wait_for_channel_state(
         self, channel_id: bytes, state: ChannelState, timeout_s: float

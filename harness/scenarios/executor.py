@@ -18,7 +18,7 @@ from typing import Any
 
 from harness.chain.backend import ChainBackend
 from harness.drivers.base import DriverError, NodeAddress, NodeDriver, UnsupportedOperation
-from harness.drivers.capabilities import CAPABILITIES
+from harness.drivers.capabilities import CAPABILITIES, timeout_factor
 from harness.drivers.peer import ExpectationFailed, PeerSession
 from harness.drivers.registry import SCRIPTED, NodeSetup, create_driver, create_peer
 from harness.drivers.targets import TargetSpec
@@ -117,10 +117,12 @@ class _Context:
     txids: list[str] = field(default_factory=list)
     values: dict[str, object] = field(default_factory=dict)
     opened_chain: ChainBackend | None = None
+    #: scales every time limit for slow implementations (DriverCapabilities.timeout_factor)
+    timeout_factor: float = 1.0
 
     @property
     def default_timeout_s(self) -> float:
-        return self.settings.default_step_timeout_s
+        return self.settings.default_step_timeout_s * self.timeout_factor
 
     def is_peer(self, name: str) -> bool:
         return name in self.peers
@@ -234,7 +236,7 @@ def _options_for_counterparts(
 
 async def _run_step(call: StepCall, ctx: _Context) -> tuple[Status, str]:
     own_limit = call.step.timeout()
-    limit = own_limit + _STEP_GRACE_S if own_limit is not None else ctx.default_timeout_s
+    limit = ctx.default_timeout_s if own_limit is None else own_limit * ctx.timeout_factor + _STEP_GRACE_S
     try:
         detail = await asyncio.wait_for(call.step.run(ctx), limit)
     except ExpectationFailed as exc:
@@ -272,10 +274,12 @@ async def run_scenario(scenario: Scenario, settings: RunSettings) -> ScenarioRes
     # one folder per scenario and target (pair): a worker runs several pairs of one scenario in turn
     workdir = settings.workdir / f"{scenario.name}-{_slug(label)}-{seed:016x}"
     ctx = _Context(scenario, settings, seed, workdir, random.Random(seed))
+    ctx.timeout_factor = timeout_factor(settings.implementation_of(scenario).values())
+    scenario_timeout_s = scenario.timeout_s * ctx.timeout_factor
     results: list[StepResult] = []
     status, reason = Status.PASS, ""
     try:
-        async with asyncio.timeout(scenario.timeout_s):
+        async with asyncio.timeout(scenario_timeout_s):
             try:
                 await ctx.start_nodes()
             except UnsupportedOperation as exc:
@@ -293,7 +297,13 @@ async def run_scenario(scenario: Scenario, settings: RunSettings) -> ScenarioRes
                     status = step_status
                     reason = f"step {call.index} ({call.name}, line {call.line}): {detail}"
     except TimeoutError:
-        status, reason = Status.FAIL, f"scenario did not finish within timeout_s={scenario.timeout_s:g}"
+        status, reason = (
+            Status.FAIL,
+            (
+                f"scenario did not finish within {scenario_timeout_s:g}s "
+                f"(timeout_s={scenario.timeout_s:g} x {ctx.timeout_factor:g})"
+            ),
+        )
         for call in scenario.steps[len(results) :]:
             results.append(_not_run(call, reason))
     finally:

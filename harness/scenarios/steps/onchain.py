@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from harness.chain import ChainBackend, EmbeddedChain, OutPoint
 from harness.chain.bitcoind import BitcoindChain
-from harness.drivers.base import UnsupportedOperation
+from harness.drivers.base import ChainFollowing, ResolutionReporting, UnsupportedOperation
 from harness.drivers.bitcoind_source import BitcoindBackendSource
 from harness.drivers.peer import ExpectationFailed
 from harness.drivers.reference import EmbeddedChainSource
@@ -204,6 +204,7 @@ class MineSynced(Step):
             await asyncio.to_thread(ctx.chain.mine, 1)
             for ln in references.values():
                 await ln.sync_chain()
+            await _sync_followers(ctx, self.nodes)
             if watched is not None and await asyncio.to_thread(_spent, ctx.chain, watched):
                 return f"{self.until_spend_of} spent after {mined} block(s)"
         if watched is not None:
@@ -236,6 +237,7 @@ class Reorg(Step):
         hashes = await asyncio.to_thread(ctx.chain.reorg, self.depth, self.blocks)
         for ln in references.values():
             await ln.sync_chain()
+        await _sync_followers(ctx, self.nodes)
         return f"replaced {self.depth} block(s) by {len(hashes)}, height {ctx.chain.height()}"
 
 
@@ -255,6 +257,28 @@ class SnapshotBalances(Step):
         return ", ".join(f"{n}: {b} sat" for n, b in balances.items())
 
 
+async def _sync_followers(ctx: StepContext, nodes: list[str]) -> None:
+    """Let every named node of another implementation that follows the chain on its own (a
+    ChainFollowing driver: cln, ldk) process the blocks mined so far before the next one."""
+    for node in nodes:
+        driver = ctx.driver(node)
+        if isinstance(driver, ChainFollowing):
+            await driver.sync()
+
+
+async def _unresolved_elsewhere(ctx: StepContext, nodes: list[str], channel_id: bytes) -> list[str]:
+    """The named nodes of other implementations that report resolution (ResolutionReporting) and have
+    not irrevocably resolved the channel yet."""
+    pending = []
+    for node in nodes:
+        driver = ctx.driver(node)
+        if isinstance(driver, ResolutionReporting) and not await driver.channel_irrevocably_resolved(
+            channel_id
+        ):
+            pending.append(node)
+    return pending
+
+
 def _services(ctx: StepContext, nodes: list[str]) -> dict[str, LightningNode]:
     found = {}
     for node in nodes:
@@ -270,8 +294,10 @@ def _services(ctx: StepContext, nodes: list[str]) -> dict[str, LightningNode]:
 class MineUntilResolved(Step):
     """Mine one block at a time (each reference node scans it and broadcasts its claims before the next)
     until every named reference node reports the channel *irrevocably resolved* (BOLT 5: resolving
-    transactions 100 blocks deep), or fail after `max_blocks`. Other implementations get `max_blocks`
-    blocks, or as many as the reference nodes needed."""
+    transactions 100 blocks deep), or fail after `max_blocks`. A node of another implementation that
+    follows the chain on its own (ChainFollowing) processes each block before the next; one that reports
+    resolution (ResolutionReporting: cln) is waited for too; others get `max_blocks` blocks, or as many as
+    the nodes above needed."""
 
     NAME = "mine_until_resolved"
     SUMMARY = "mine until every output of the close is irrevocably resolved"
@@ -283,7 +309,9 @@ class MineUntilResolved(Step):
     async def run(self, ctx: StepContext) -> str | None:
         ref = channel_ref(ctx, self.channel)
         references = _services(ctx, self.nodes)
+        reporting = [n for n in self.nodes if isinstance(ctx.driver(n), ResolutionReporting)]
         chain = ctx.chain
+        pending: list[str] = []
         for mined in range(1, self.max_blocks + 1):
             await asyncio.to_thread(chain.mine, 1)
             pending = []
@@ -291,11 +319,14 @@ class MineUntilResolved(Step):
                 await ln.sync_chain()
                 if not ln.onchain.resolved(ln.channels.find(ref.channel_id.hex())):
                     pending.append(name)
-            if references and not pending:
+            await _sync_followers(ctx, self.nodes)
+            pending += await _unresolved_elsewhere(ctx, reporting, ref.channel_id)
+            if (references or reporting) and not pending:
                 return f"resolved after {mined} blocks"
-        if references:
+        if pending:
             left = {
-                name: _unresolved(ln, ref.channel_id) for name, ln in references.items() if name in pending
+                name: _unresolved(references[name], ref.channel_id) if name in references else ["open"]
+                for name in pending
             }
             raise ExpectationFailed(
                 f"{', '.join(pending)}: not resolved after {self.max_blocks} blocks; unresolved: {left}"
