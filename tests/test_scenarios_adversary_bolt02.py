@@ -13,6 +13,7 @@ import pytest
 from coincurve import PrivateKey, PublicKey
 
 from harness.drivers.base import UnsupportedOperation
+from harness.drivers.peer import ExpectationFailed
 from harness.scenarios.steps.adversary_bolt02 import (
     HtlcSignatureCount,
     HtlcViolation,
@@ -49,24 +50,49 @@ def _changed_fields(before: ChannelReestablish, after: ChannelReestablish) -> se
     return {f.name for f in dataclasses.fields(before) if getattr(before, f.name) != getattr(after, f.name)}
 
 
-@pytest.mark.parametrize("fault", list(ReestablishFault))
-def test_a_reestablish_fault_changes_exactly_its_field(fault: ReestablishFault) -> None:
-    before = _reestablish()
-    after = apply_reestablish_fault(before, fault)
-    expected = (
-        "your_last_per_commitment_secret" if fault.name.startswith("YOUR") else "next_commitment_number"
-    )
-    assert _changed_fields(before, after) == {expected}
+def _revealed(commitment_number: int) -> bytes | None:
+    """The secrets the other node revealed, for its commitments 0 to 3 (the reestablish says 4)."""
+    return bytes([commitment_number + 1]) * 32 if commitment_number < 4 else None
+
+
+def _fault(fault: ReestablishFault) -> ChannelReestablish:
+    return apply_reestablish_fault(_reestablish(), fault, _revealed)
+
+
+@pytest.mark.parametrize(
+    ("fault", "fields"),
+    [
+        (ReestablishFault.NEXT_COMMITMENT_NUMBER_ZERO, {"next_commitment_number"}),
+        (ReestablishFault.NEXT_COMMITMENT_NUMBER_AHEAD, {"next_commitment_number"}),
+        (ReestablishFault.YOUR_LAST_PER_COMMITMENT_SECRET, {"your_last_per_commitment_secret"}),
+        (
+            ReestablishFault.NEXT_REVOCATION_NUMBER_BEHIND,
+            {"next_revocation_number", "your_last_per_commitment_secret"},
+        ),
+    ],
+)
+def test_a_reestablish_fault_changes_only_its_fields(fault: ReestablishFault, fields: set[str]) -> None:
+    assert _changed_fields(_reestablish(), _fault(fault)) == fields
 
 
 def test_next_commitment_number_ahead_is_one_more() -> None:
-    after = apply_reestablish_fault(_reestablish(), ReestablishFault.NEXT_COMMITMENT_NUMBER_AHEAD)
-    assert after.next_commitment_number == 6
+    assert _fault(ReestablishFault.NEXT_COMMITMENT_NUMBER_AHEAD).next_commitment_number == 6
 
 
 def test_next_commitment_number_zero_is_zero() -> None:
-    after = apply_reestablish_fault(_reestablish(), ReestablishFault.NEXT_COMMITMENT_NUMBER_ZERO)
-    assert after.next_commitment_number == 0
+    assert _fault(ReestablishFault.NEXT_COMMITMENT_NUMBER_ZERO).next_commitment_number == 0
+
+
+def test_two_revocations_behind_comes_with_the_secret_that_matches_it() -> None:
+    after = _fault(ReestablishFault.NEXT_REVOCATION_NUMBER_BEHIND)
+    assert after.next_revocation_number == 2
+    assert after.your_last_per_commitment_secret == _revealed(1)
+
+
+def test_two_revocations_behind_needs_two_revocations() -> None:
+    early = dataclasses.replace(_reestablish(), next_revocation_number=2)
+    with pytest.raises(ExpectationFailed):
+        apply_reestablish_fault(early, ReestablishFault.NEXT_REVOCATION_NUMBER_BEHIND, _revealed)
 
 
 def test_a_wrong_secret_is_a_valid_key_of_another_point() -> None:

@@ -23,6 +23,7 @@ import dataclasses
 import enum
 import hashlib
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from coincurve import PrivateKey
@@ -41,6 +42,7 @@ from harness.scenarios.steps.channels import (
 from reference_node.channel.actions import Action
 from reference_node.channel.messages import ChannelReestablish
 from reference_node.channel.params import Side
+from reference_node.channel.revocation import remote_secret
 from reference_node.channel.signer import (
     ChannelSigner,
     ClosingTxSpec,
@@ -639,13 +641,31 @@ class ReestablishFault(enum.Enum):
     NEXT_COMMITMENT_NUMBER_AHEAD = "next_commitment_number_ahead"
     # "if `your_last_per_commitment_secret` does not match the expected values"
     YOUR_LAST_PER_COMMITMENT_SECRET = "your_last_per_commitment_secret"
+    # two revocations behind (one behind asks for a retransmission), with the secret that matches it: only
+    # "if `next_revocation_number` is not equal to 1 greater than the commitment number of the last
+    # `revoke_and_ack` the receiving node has sent" is broken
+    NEXT_REVOCATION_NUMBER_BEHIND = "next_revocation_number_behind"
 
 
-def apply_reestablish_fault(message: ChannelReestablish, fault: ReestablishFault) -> ChannelReestablish:
+def apply_reestablish_fault(
+    message: ChannelReestablish, fault: ReestablishFault, revealed_secret: Callable[[int], bytes | None]
+) -> ChannelReestablish:
+    """`message` (as the channel's state says) with the one field of `fault` wrong; `revealed_secret(n)`
+    is the secret the other node revealed for its commitment `n` (None if not revealed)."""
     if fault is ReestablishFault.NEXT_COMMITMENT_NUMBER_ZERO:
         return dataclasses.replace(message, next_commitment_number=0)
     if fault is ReestablishFault.NEXT_COMMITMENT_NUMBER_AHEAD:
         return dataclasses.replace(message, next_commitment_number=message.next_commitment_number + 1)
+    if fault is ReestablishFault.NEXT_REVOCATION_NUMBER_BEHIND:
+        behind = message.next_revocation_number - 2
+        secret = revealed_secret(behind - 1) if behind >= 1 else None
+        if secret is None:
+            raise ExpectationFailed(
+                f"next_revocation_number {message.next_revocation_number}: too few revocations to go two back"
+            )
+        return dataclasses.replace(
+            message, next_revocation_number=behind, your_last_per_commitment_secret=secret
+        )
     return dataclasses.replace(
         message, your_last_per_commitment_secret=wrong_secret(message.your_last_per_commitment_secret)
     )
@@ -669,14 +689,18 @@ class CorruptNextChannelReestablish(Step):
         channel = _slot(ctx, ln, self.channel).channel
         if ln.node.peer(ctx.driver(self.peer).node_id) is not None:
             raise ValueError(f"{self.node} is still connected to {self.peer}: disconnect_nodes first")
-        build = channel._reestablish_message
-        fault = self.fault
+        # built now: while disconnected the channel's state (its commitment numbers) cannot change
+        message = apply_reestablish_fault(
+            channel._reestablish_message(), self.fault, lambda n: remote_secret(channel.data, n)
+        )
 
         def corrupted() -> ChannelReestablish:
             # one-shot: the channel's own builder again from the next reconnection on
             del channel._reestablish_message
-            return apply_reestablish_fault(build(), fault)
+            return message
 
         channel._reestablish_message = corrupted  # type: ignore[method-assign]
         _before_misbehaviour(ctx, ln, self.node, self.peer)
-        return f"{self.node}: next channel_reestablish with a wrong {self.fault.value}"
+        changed = f"next_commitment_number {message.next_commitment_number}, next_revocation_number "
+        changed += f"{message.next_revocation_number}"
+        return f"{self.node}: next channel_reestablish with a wrong {self.fault.value} ({changed})"
