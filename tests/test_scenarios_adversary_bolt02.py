@@ -18,9 +18,6 @@ from harness.scenarios.steps.adversary_bolt02 import (
     HtlcSignatureCount,
     HtlcViolation,
     MiscountingSigner,
-    NoticeName,
-    NoticeRecorder,
-    ReceivedNoticeMatch,
     ReestablishFault,
     WrongClosingSigner,
     WrongRevocationSigner,
@@ -29,6 +26,7 @@ from harness.scenarios.steps.adversary_bolt02 import (
     undecryptable_onion,
     wrong_secret,
 )
+from harness.scenarios.steps.adversary_bolt02_notices import NoticeName, NoticeRecorder, ReceivedNoticeMatch
 from reference_node.channel.messages import ChannelReestablish
 from reference_node.channel.params import ChannelParams, Side
 from reference_node.channel.signer import ChannelSigner, CommitmentSignatures

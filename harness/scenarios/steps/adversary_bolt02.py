@@ -8,21 +8,21 @@ implementation under test: a node that rejects for another reason is caught wher
 legitimate messages before the faulty one go through a ping barrier first).
 
 - `offer_raw_htlcs`: `update_add_htlc`s beyond the node's `max_accepted_htlcs`, or one its sender cannot
-  afford; `miscount_next_htlc_signatures`: a `commitment_signed` with one `htlc_signature` too few or too
-  many; `corrupt_next_revoke_and_ack`: a `per_commitment_secret` that does not generate the point;
-  `corrupt_next_closing_signed`: a wrong `closing_signed` signature; `corrupt_next_channel_reestablish`:
-  one wrong field in the next `channel_reestablish`; `begin_close`: the reference node sends `shutdown`
-  and does not wait.
-- `watch_notices` / `expect_notice`: the `error` and `warning` messages the reference node receives.
+  afford; `offer_same_hash_htlcs`: two HTLCs with one `payment_hash`, committed;
+  `wait_shutdown_received`: the other side's `shutdown` arrived.
+- `miscount_next_htlc_signatures`: a `commitment_signed` with one `htlc_signature` too few or too many;
+  `corrupt_next_revoke_and_ack`: a `per_commitment_secret` that does not generate the point;
+  `corrupt_next_closing_signed`: a wrong `closing_signed` signature; `begin_close`: the reference node
+  sends `shutdown` and does not wait.
+- `corrupt_next_channel_reestablish`: one wrong field in the next `channel_reestablish`.
+- The reactions (`expect_notice`, `expect_no_rejection`, ...) are in adversary_bolt02_notices.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import enum
 import hashlib
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -33,9 +33,13 @@ from harness.drivers.peer import ExpectationFailed
 from harness.scenarios.fields import build_complete
 from harness.scenarios.registry import register_step
 from harness.scenarios.step import DriverName, Step, StepContext
+from harness.scenarios.steps.adversary_bolt02_notices import (
+    BARRIER_TIMEOUT_S,
+    before_misbehaviour,
+    channel_slot,
+    ping_barrier,
+)
 from harness.scenarios.steps.channels import (
-    _remember_baseline,
-    channel_ref,
     reference_node,
     wrong_signature,
 )
@@ -50,229 +54,12 @@ from reference_node.channel.signer import (
     CommitmentView,
     FundingInfo,
 )
-from reference_node.node import LightningNode, Node
+from reference_node.node import LightningNode
 from reference_node.payments.channels import ChannelSlot
-from reference_node.peer import Peer
-from reference_node.wire import Message, encode_message
+from reference_node.wire import encode_message
 
 # BOLT 2 `update_add_htlc`: "MUST set `cltv_expiry` less than 500000000"; a plausible expiry instead
 CLTV_EXPIRY_DELTA_BLOCKS = 144
-BARRIER_TIMEOUT_S = 10.0
-
-
-def _slot(ctx: StepContext, ln: LightningNode, channel: str) -> ChannelSlot:
-    return ln.channels.find(channel_ref(ctx, channel).channel_id.hex())
-
-
-# -- error and warning messages the reference node receives ----------------------------------------------
-
-
-class NoticeName(enum.Enum):
-    """BOLT 1 messages a node sends to report a problem."""
-
-    ERROR = "error"
-    WARNING = "warning"
-
-
-@dataclass(frozen=True)
-class ReceivedNotice:
-    peer_id: bytes
-    name: NoticeName
-    channel_id: bytes
-    data: bytes
-
-
-class NoticeRecorder:
-    """Records every `error` and `warning` a reference node receives (its own handlers still run), from
-    a mark on: the misbehaviour steps set the mark, `expect_notice` looks at what came after it."""
-
-    def __init__(self, node: Node) -> None:
-        self.notices: list[ReceivedNotice] = []
-        self.mark = 0
-        # `ignore_errors`: received errors are recorded but not acted on (no channel failed, nothing
-        # broadcast), so what reaches the chain is the other node's doing
-        self.ignore_errors = False
-        self._condition = asyncio.Condition()
-        for notice in NoticeName:
-            self._wrap(node, notice)
-
-    def _wrap(self, node: Node, notice: NoticeName) -> None:
-        inner = node.handler_for(notice.value)
-
-        async def record(peer: Peer, message: Message) -> None:
-            channel_id = getattr(message, "channel_id", b"")
-            data = getattr(message, "data", b"")
-            async with self._condition:
-                self.notices.append(ReceivedNotice(peer.node_id, notice, channel_id, data))
-                self._condition.notify_all()
-            if notice is NoticeName.ERROR and self.ignore_errors:
-                return
-            if inner is not None:
-                await inner(peer, message)
-
-        node.register_handler(notice.value, record)
-
-    def since_mark(self) -> list[ReceivedNotice]:
-        return self.notices[self.mark :]
-
-    async def wait_for(self, found: ReceivedNoticeMatch, timeout_s: float) -> ReceivedNotice:
-        async with asyncio.timeout(timeout_s), self._condition:
-            await self._condition.wait_for(lambda: found.first(self.since_mark()) is not None)
-        match = found.first(self.since_mark())
-        assert match is not None
-        return match
-
-
-@dataclass(frozen=True)
-class ReceivedNoticeMatch:
-    peer_id: bytes
-    names: frozenset[NoticeName]
-    channel_id: bytes
-
-    def first(self, notices: list[ReceivedNotice]) -> ReceivedNotice | None:
-        # BOLT 1: a `channel_id` of all zeroes refers to every channel
-        channel_ids = {self.channel_id, bytes(32)}
-        for notice in notices:
-            if (
-                notice.peer_id == self.peer_id
-                and notice.name in self.names
-                and notice.channel_id in channel_ids
-            ):
-                return notice
-        return None
-
-
-_RECORDERS: weakref.WeakKeyDictionary[Node, NoticeRecorder] = weakref.WeakKeyDictionary()
-
-
-def notice_recorder(ln: LightningNode) -> NoticeRecorder:
-    """The node's recorder, installed on first use."""
-    recorder = _RECORDERS.get(ln.node)
-    if recorder is None:
-        recorder = _RECORDERS[ln.node] = NoticeRecorder(ln.node)
-    return recorder
-
-
-def _before_misbehaviour(ctx: StepContext, ln: LightningNode, node: str, peer: str) -> None:
-    """What every misbehaviour step does before it acts: `expect_rejection` and `expect_notice` look at
-    what happens from here on."""
-    _remember_baseline(ctx, ln, node, peer)
-    recorder = notice_recorder(ln)
-    recorder.mark = len(recorder.notices)
-
-
-@register_step
-@dataclass(frozen=True)
-class WatchNotices(Step):
-    """From now on, `expect_notice` sees the `error`/`warning` messages the reference node receives
-    (for use before a generic misbehaviour step such as `send_channel_message`)."""
-
-    NAME = "watch_notices"
-    SUMMARY = "record the error/warning messages a reference node receives from now on"
-    node: DriverName
-    peer: DriverName
-
-    async def run(self, ctx: StepContext) -> str | None:
-        ln = reference_node(ctx, self.node, "watch_notices")
-        _before_misbehaviour(ctx, ln, self.node, self.peer)
-        return f"{self.node} records error and warning messages"
-
-
-@register_step
-@dataclass(frozen=True)
-class IgnoreErrors(Step):
-    """The reference node records the `error` messages it receives but does not act on them (BOLT 1
-    says fail the channel; it keeps it, and broadcasts nothing), so a later `expect_spend` of the
-    funding output sees only what the other node broadcast."""
-
-    NAME = "ignore_errors"
-    SUMMARY = "a reference node stops acting on received error messages"
-    node: DriverName
-
-    async def run(self, ctx: StepContext) -> str | None:
-        ln = reference_node(ctx, self.node, "ignore_errors")
-        notice_recorder(ln).ignore_errors = True
-        return f"{self.node} ignores error messages"
-
-
-class ExpectedNotice(enum.Enum):
-    ERROR = "error"
-    WARNING = "warning"
-    ERROR_OR_WARNING = "error_or_warning"
-
-    def names(self) -> frozenset[NoticeName]:
-        if self is ExpectedNotice.ERROR_OR_WARNING:
-            return frozenset(NoticeName)
-        return frozenset({NoticeName(self.value)})
-
-
-@register_step
-@dataclass(frozen=True)
-class ExpectNotice(Step):
-    """Since the last misbehaviour (or `watch_notices`), the reference node `node` received an `error`
-    (or `warning`) from `peer` about `channel` (or about all channels)."""
-
-    NAME = "expect_notice"
-    SUMMARY = "the node sent the reference peer an error or a warning"
-    node: DriverName
-    peer: DriverName
-    message: ExpectedNotice
-    channel: str = "channel"
-    timeout_s: float = 10.0
-
-    async def run(self, ctx: StepContext) -> str | None:
-        ln = reference_node(ctx, self.node, "expect_notice")
-        channel_id = channel_ref(ctx, self.channel).channel_id
-        recorder = notice_recorder(ln)
-        wanted = ReceivedNoticeMatch(ctx.driver(self.peer).node_id, self.message.names(), channel_id)
-        try:
-            notice = await recorder.wait_for(wanted, self.timeout_s)
-        except TimeoutError as exc:
-            seen = ", ".join(n.name.value for n in recorder.since_mark()) or "nothing"
-            raise ExpectationFailed(
-                f"{self.peer} sent no {self.message.value.replace('_', ' ')} about {self.channel} "
-                f"within {self.timeout_s:g}s (received: {seen})"
-            ) from exc
-        text = notice.data.decode("utf-8", "replace")[:120]
-        return f"{self.peer} sent {notice.name.value}: {text!r}"
-
-
-@register_step
-@dataclass(frozen=True)
-class ExpectNoRejection(Step):
-    """Since the last misbehaviour (or legitimate message) of the reference node `node`, `peer` kept
-    the connection and the channel: a ping barrier proves it handled everything sent before."""
-
-    NAME = "expect_no_rejection"
-    SUMMARY = "the node handled the last messages and kept the connection and the channel"
-    node: DriverName
-    peer: DriverName
-    channel: str = "channel"
-    timeout_s: float = BARRIER_TIMEOUT_S
-
-    async def run(self, ctx: StepContext) -> str | None:
-        ln = reference_node(ctx, self.node, "expect_no_rejection")
-        slot = _slot(ctx, ln, self.channel)
-        await ping_barrier(ln, ctx.driver(self.peer).node_id, slot, self.peer, self.timeout_s)
-        return f"{self.peer} answered a ping and kept {self.channel}"
-
-
-async def ping_barrier(
-    ln: LightningNode, peer_id: bytes, slot: ChannelSlot, name: str, timeout_s: float
-) -> None:
-    """BOLT 1 ping/pong: the peer answers in order, so once its `pong` is here it has handled every
-    message sent before; then neither the connection nor the channel may have been given up."""
-    peer = ln.node.peer(peer_id)
-    if peer is None:
-        raise ExpectationFailed(f"{name} closed the connection")
-    try:
-        await peer.ping(timeout_s=timeout_s)
-    except (TimeoutError, ConnectionError) as exc:
-        raise ExpectationFailed(f"{name} did not answer a ping within {timeout_s:g}s") from exc
-    if ln.node.peer(peer_id) is None:
-        raise ExpectationFailed(f"{name} closed the connection")
-    if slot.channel.data.failure is not None:
-        raise ExpectationFailed(f"{name} failed the channel: {slot.channel.data.failure}")
 
 
 # -- update_add_htlc beyond the receiver's limits --------------------------------------------------------
@@ -342,7 +129,7 @@ class OfferRawHtlcs(Step):
 
     async def run(self, ctx: StepContext) -> str | None:
         ln = reference_node(ctx, self.node, "offer_raw_htlcs")
-        slot = _slot(ctx, ln, self.channel)
+        slot = channel_slot(ctx, ln, self.channel)
         burst = plan_htlc_burst(slot, self.violation)
         to_id = ctx.driver(self.to).node_id
         cltv_expiry = ctx.chain.height() + CLTV_EXPIRY_DELTA_BLOCKS
@@ -355,7 +142,7 @@ class OfferRawHtlcs(Step):
         except ExpectationFailed as exc:
             sent = htlc_id - burst.first_id
             raise ExpectationFailed(f"after {sent} HTLC(s) within its limits: {exc}") from exc
-        _before_misbehaviour(ctx, ln, self.node, self.to)
+        before_misbehaviour(ctx, ln, self.node, self.to)
         await self._add(ctx, ln, to_id, slot, htlc_id, burst.violating_amount_msat, cltv_expiry)
         return (
             f"{self.node} offered {len(burst.legitimate_amounts_msat)} HTLC(s) within the limits, then "
@@ -415,11 +202,11 @@ class OfferSameHashHtlcs(Step):
 
     async def run(self, ctx: StepContext) -> str | None:
         ln = reference_node(ctx, self.node, "offer_same_hash_htlcs")
-        slot = _slot(ctx, ln, self.channel)
+        slot = channel_slot(ctx, ln, self.channel)
         channel = slot.channel
         payment_hash = hashlib.sha256(ctx.rng.randbytes(32)).digest()
         cltv_expiry = ctx.chain.height() + CLTV_EXPIRY_DELTA_BLOCKS
-        _before_misbehaviour(ctx, ln, self.node, self.to)
+        before_misbehaviour(ctx, ln, self.node, self.to)
         first_id = channel.ledger.next_local_htlc_id
         for _ in range(self.count):
             onion = undecryptable_onion(ctx)
@@ -468,7 +255,7 @@ class WaitShutdownReceived(Step):
 
     async def run(self, ctx: StepContext) -> str | None:
         ln = reference_node(ctx, self.node, "wait_shutdown_received")
-        data = _slot(ctx, ln, self.channel).channel.data
+        data = channel_slot(ctx, ln, self.channel).channel.data
         try:
             await ln.channels.changes.wait_for(lambda: data.closing.shutdown_received, self.timeout_s)
         except TimeoutError as exc:
@@ -568,9 +355,9 @@ class MiscountNextHtlcSignatures(Step):
 
     async def run(self, ctx: StepContext) -> str | None:
         ln = reference_node(ctx, self.node, "miscount_next_htlc_signatures")
-        slot = _slot(ctx, ln, self.channel)
+        slot = channel_slot(ctx, ln, self.channel)
         slot.channel.signer = MiscountingSigner(slot.channel.signer, self.count)  # type: ignore[assignment]
-        _before_misbehaviour(ctx, ln, self.node, self.peer)
+        before_misbehaviour(ctx, ln, self.node, self.peer)
         return f"{self.node}: next commitment_signed with an HTLC has {self.count.value.replace('_', ' ')}"
 
 
@@ -588,9 +375,9 @@ class CorruptNextRevokeAndAck(Step):
 
     async def run(self, ctx: StepContext) -> str | None:
         ln = reference_node(ctx, self.node, "corrupt_next_revoke_and_ack")
-        slot = _slot(ctx, ln, self.channel)
+        slot = channel_slot(ctx, ln, self.channel)
         slot.channel.signer = WrongRevocationSigner(slot.channel.signer)  # type: ignore[assignment]
-        _before_misbehaviour(ctx, ln, self.node, self.peer)
+        before_misbehaviour(ctx, ln, self.node, self.peer)
         return f"{self.node}: next revoke_and_ack carries a wrong per_commitment_secret"
 
 
@@ -607,9 +394,9 @@ class CorruptNextClosingSigned(Step):
 
     async def run(self, ctx: StepContext) -> str | None:
         ln = reference_node(ctx, self.node, "corrupt_next_closing_signed")
-        slot = _slot(ctx, ln, self.channel)
+        slot = channel_slot(ctx, ln, self.channel)
         slot.channel.signer = WrongClosingSigner(slot.channel.signer)  # type: ignore[assignment]
-        _before_misbehaviour(ctx, ln, self.node, self.peer)
+        before_misbehaviour(ctx, ln, self.node, self.peer)
         return f"{self.node}: next closing_signed carries a wrong signature"
 
 
@@ -626,7 +413,7 @@ class BeginClose(Step):
 
     async def run(self, ctx: StepContext) -> str | None:
         ln = reference_node(ctx, self.node, "begin_close")
-        slot = _slot(ctx, ln, self.channel)
+        slot = channel_slot(ctx, ln, self.channel)
         await ln.channels.command(slot, slot.channel.shutdown)
         return f"{self.node} sent shutdown"
 
@@ -686,7 +473,7 @@ class CorruptNextChannelReestablish(Step):
 
     async def run(self, ctx: StepContext) -> str | None:
         ln = reference_node(ctx, self.node, "corrupt_next_channel_reestablish")
-        channel = _slot(ctx, ln, self.channel).channel
+        channel = channel_slot(ctx, ln, self.channel).channel
         if ln.node.peer(ctx.driver(self.peer).node_id) is not None:
             raise ValueError(f"{self.node} is still connected to {self.peer}: disconnect_nodes first")
         # built now: while disconnected the channel's state (its commitment numbers) cannot change
@@ -700,7 +487,7 @@ class CorruptNextChannelReestablish(Step):
             return message
 
         channel._reestablish_message = corrupted  # type: ignore[method-assign]
-        _before_misbehaviour(ctx, ln, self.node, self.peer)
+        before_misbehaviour(ctx, ln, self.node, self.peer)
         changed = f"next_commitment_number {message.next_commitment_number}, next_revocation_number "
         changed += f"{message.next_revocation_number}"
         return f"{self.node}: next channel_reestablish with a wrong {self.fault.value} ({changed})"
