@@ -78,6 +78,12 @@ _LIVE_STATES = frozenset(
 #: `pay` error codes that mean "the payment failed" (doc/schemas/pay.json, "errors"); others are RPC errors
 PAY_FAILURE_CODES = frozenset({-1, 201, 203, 205, 206, 207, 210})
 
+#: `pay` right after a channel reached CHANNELD_NORMAL can fail before gossipd has our channel_update (the
+#: pay plugin routes over its gossmap: plugins/libplugin-pay.c routehint_check_reachable; v25.12 sends
+#: this error without its PAY_UNREACHABLE code, so it is recognized by its message)
+_NOT_YET_IN_GOSSMAP = "is not reachable directly and all routehints were unusable"
+UNREACHABLE_RETRY_S = 10.0
+
 #: channel_type names a scenario may ask for -> BOLT 9 feature bits CLN's `fundchannel channel_type` takes
 CHANNEL_TYPE_BITS: Mapping[str, tuple[int, ...]] = {
     "static_remotekey": (12,),
@@ -454,10 +460,23 @@ class ClnDriver(LaunchedNodeDriver):
         decoded = await self.rpc.call("decode", {"string": bolt11})
         payment_hash = bytes.fromhex(_field(decoded, "payment_hash", "decode"))
         params = {"bolt11": bolt11, "retry_for": max(1, int(timeout_s))}
+
+        async def paid() -> dict[str, Any] | None:
+            try:
+                return await self.rpc.call("pay", params, timeout_s=timeout_s + 10.0)
+            except ClnRpcError as exc:
+                if _NOT_YET_IN_GOSSMAP in exc.message:
+                    return None  # a channel just NORMAL: gossipd has not our channel_update yet
+                raise
+
         try:
-            result = await self.rpc.call("pay", params, timeout_s=timeout_s + 10.0)
+            result = await poll_until(
+                paid, self.handle, UNREACHABLE_RETRY_S, "pay (channel in the gossmap)", retry_on=()
+            )
         except ClnRpcError as exc:
             return payment_from_pay_error(exc, payment_hash)
+        except WaitTimeout as exc:
+            return PaymentResult(payment_hash, False, None, str(exc))
         return payment_from_pay(result)
 
     async def close(self, channel_id: bytes, force: bool) -> None:
