@@ -64,6 +64,8 @@ if TYPE_CHECKING:
     from reference_node.node import Node
 
 log = logging.getLogger(__name__)
+# BOLT 1: message types 32-255 are the channel messages (BOLT 2)
+_CHANNEL_MESSAGE_TYPES = (32, 255)
 
 CHANNEL_MESSAGES = (
     "open_channel",
@@ -452,6 +454,14 @@ class ChannelManager:
                 log.info(
                     "%s for unknown channel %s from %s", message.NAME, channel_id.hex(), peer.node_id.hex()
                 )
+                if _CHANNEL_MESSAGE_TYPES[0] <= message.TYPE <= _CHANNEL_MESSAGE_TYPES[1]:
+                    # BOLT 1: "SHOULD send `error` with the unknown `channel_id` in reply to messages of type
+                    # `32`-`255` related to unknown channels."
+                    reply = ErrorMessage(channel_id, b"unknown channel")
+                    try:
+                        await peer.send(to_wire(reply))
+                    except (PeerClosed, TransportError, ConnectionError) as exc:
+                        log.info("error for unknown channel %s not sent: %s", channel_id.hex(), exc)
                 return
             slot = found[-1]
         await self.run(slot, lambda: slot.channel.handle(channel_message))
