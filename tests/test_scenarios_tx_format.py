@@ -169,3 +169,31 @@ def test_expect_commitment_tx_fails_when_the_closer_broadcasts_a_revoked_commitm
     result = asyncio.run(run_scenario(scenario, settings))
     assert result.status is Status.FAIL
     assert "the latest is" in result.steps[-1].detail
+
+
+def test_expect_revealed_secrets_fails_below_the_count_asked_for(tmp_path: Path) -> None:
+    path = tmp_path / "scenario.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """\
+            name: revealed-secrets-count
+            description: two payments revoke a few commitments; asking for a hundred secrets fails
+            nodes:
+              target: {implementation: reference}
+              peer: {implementation: reference}
+            requirements: [bolt03-per_commitment_secret-node-must-03]
+            steps:
+              - fund: {node: target, amount_sat: 2000000}
+              - connect: {peer: target, to: peer}
+              - open_channel: {opener: target, to: peer, amount_sat: 1000000, name: main}
+              - pay: {payer: target, payee: peer, amount_msat: 20000000}
+              - expect_revealed_secrets: {node: peer, channel: main, min_count: 2}
+              - expect_revealed_secrets: {node: peer, channel: main, min_count: 100}
+                evidences: [bolt03-per_commitment_secret-node-must-03]
+            """
+        )
+    )
+    settings = RunSettings(target=TargetSpec("reference"), seed=9, workdir=tmp_path / "run")
+    result = asyncio.run(run_scenario(load_scenario(path, CATALOG), settings))
+    assert [s.status for s in result.steps][-2:] == [Status.PASS, Status.FAIL]
+    assert "expected at least 100" in result.steps[-1].detail

@@ -32,6 +32,7 @@ from reference_node.chain_source import ChainSource
 from reference_node.channel import ChannelState as RefChannelState
 from reference_node.channel.bolt3_signer import Bolt3Signer
 from reference_node.channel.params import Side
+from reference_node.channel.revocation import remote_secret, revealed_count
 from reference_node.node import LightningNode
 from reference_node.payments.channels import ChannelSlot
 from reference_node.transactions.commitment import commitment_number_from_tx, obscuring_factor
@@ -300,3 +301,38 @@ class ExpectClosingTx(Step):
             raise ExpectationFailed(f"{txid}: " + "; ".join(problems))
         fee = data.funding_satoshis - sum(o.amount_sat for o in actual.outputs)
         return f"{txid}: {len(actual.outputs)} outputs, fee {fee} sat"
+
+
+@register_step
+@dataclass(frozen=True)
+class ExpectRevealedSecrets(Step):
+    """The other side of reference node `node` on `channel` revealed at least `min_count` per-commitment
+    secrets (`revoke_and_ack`), every one accepted: each matched the point it had announced for that
+    commitment (BOLT 2) and fits the secrets before it in BOLT 3's storage (the generation algorithm from
+    index 2^48 - 1 down, checked on insertion: a secret that does not derive the earlier ones fails the
+    channel). Each revealed secret is derived back out of the compact storage here."""
+
+    NAME = "expect_revealed_secrets"
+    SUMMARY = "the other side's per-commitment secrets follow BOLT 3's generation and index order"
+    node: DriverName
+    channel: str = "channel"
+    min_count: int = 1
+
+    def check_arguments(self) -> None:
+        if self.min_count < 1:
+            raise ValueError("min_count must be at least 1")
+
+    async def run(self, ctx: StepContext) -> str | None:
+        ln = reference_node(ctx, self.node, "expect_revealed_secrets")
+        data = _slot(ctx, ln, self.channel).channel.data
+        if data.state is RefChannelState.FAILED:
+            raise ExpectationFailed(f"{self.node} failed the channel: {data.failure}")
+        count = revealed_count(data)
+        if count < self.min_count:
+            raise ExpectationFailed(
+                f"{count} per-commitment secrets revealed, expected at least {self.min_count}"
+            )
+        missing = [n for n in range(count) if remote_secret(data, n) is None]
+        if missing:
+            raise ExpectationFailed(f"secrets of commitments {missing} cannot be derived from the storage")
+        return f"{count} per-commitment secrets (commitments 0..{count - 1}), all consistent"
