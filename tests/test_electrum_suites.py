@@ -10,6 +10,7 @@ Electrum passes, and the ones that fail on a known Electrum deviation (with the 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -89,9 +90,14 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, An
         source = suites_dir() / f"{name}.yaml"
         (suites / source.name).write_text(_with_gossip_queries(source.read_text(encoding="utf-8")))
     report = root / "report"
+    # the run keeps its work folder (the nodes' logs) when a scenario fails, as the deviations do: under
+    # pytest's tmp_path it goes with the test's other files (pytest keeps the last three runs)
+    work = root / "work"
+    work.mkdir()
     command = [sys.executable, "-m", "harness.cli", "run", "--suite", str(suites), "--target", "electrum"]
     subprocess.run(
         [*command, "--report", str(report), "-n", "2"],
+        env={**os.environ, "TMPDIR": str(work)},
         check=False,
         capture_output=True,
         timeout=1800,

@@ -7,6 +7,7 @@ evidenced by the failing step. The reference node passes everything it runs."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -104,12 +105,23 @@ class MatrixRun:
 
 @pytest.fixture(scope="module")
 def matrix(tmp_path_factory: pytest.TempPathFactory) -> MatrixRun:
-    report = tmp_path_factory.mktemp("interop-matrix") / "report"
+    root = tmp_path_factory.mktemp("interop-matrix")
+    report = root / "report"
+    # the run keeps its work folder (the nodes' logs) when a cell fails, as the deviation cells do: under
+    # pytest's tmp_path it goes with the test's other files (pytest keeps the last three runs)
+    work = root / "work"
+    work.mkdir()
     command = [sys.executable, "-m", "harness.cli", "run", "--suite", "interop"]
     command += ["--impls", ",".join(IMPLEMENTATIONS), "--report", str(report), "-n", "2"]
     started = time.monotonic()
     completed = subprocess.run(
-        command, cwd=project_root(), capture_output=True, text=True, check=False, timeout=2300
+        command,
+        cwd=project_root(),
+        env={**os.environ, "TMPDIR": str(work)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=2300,
     )
     wall_s = time.monotonic() - started
     data = json.loads((report / "report.json").read_text(encoding="utf-8"))
