@@ -47,6 +47,7 @@ _FAULT_STEPS = frozenset(
         "expect_notice",
         "expect_no_rejection",
         "wait_shutdown_received",
+        "wait_channel_quiet",
     }
 )
 _NODE_STEPS: Mapping[str, Capability] = {

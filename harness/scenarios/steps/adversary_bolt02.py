@@ -418,6 +418,33 @@ class BeginClose(Step):
         return f"{self.node} sent shutdown"
 
 
+@register_step
+@dataclass(frozen=True)
+class WaitChannelQuiet(Step):
+    """Both sides agree on the channel's state: the reference node `node` has nothing unsigned and no
+    revocation awaited, and `peer` has read everything it sent (ping barrier), twice over (so a last
+    `revoke_and_ack` answering a `commitment_signed` that crossed the first barrier has arrived too).
+    Before a `disconnect_nodes` whose `channel_reestablish` must say exactly where the channel is."""
+
+    NAME = "wait_channel_quiet"
+    SUMMARY = "wait until nothing is in flight on a channel, on either side"
+    node: DriverName
+    peer: DriverName
+    channel: str = "channel"
+    timeout_s: float = 15.0
+
+    async def run(self, ctx: StepContext) -> str | None:
+        ln = reference_node(ctx, self.node, "wait_channel_quiet")
+        slot = channel_slot(ctx, ln, self.channel)
+        try:
+            for _ in range(2):
+                await ln.flush_channel(slot, self.timeout_s)
+        except TimeoutError as exc:
+            raise ExpectationFailed(f"{self.channel} still busy after {self.timeout_s:g}s") from exc
+        await ping_barrier(ln, ctx.driver(self.peer).node_id, slot, self.peer, self.timeout_s)
+        return f"nothing in flight on {self.channel}"
+
+
 # -- channel_reestablish with one wrong field -------------------------------------------------------------
 
 

@@ -196,7 +196,7 @@ class ExpectNotice(Step):
                 f"{self.peer} sent no {self.message.value.replace('_', ' ')} about {self.channel} "
                 f"within {self.timeout_s:g}s (received: {seen})"
             ) from exc
-        text = notice.data.decode("utf-8", "replace")[:120]
+        text = notice.data.decode("utf-8", "replace")[:300]
         return f"{self.peer} sent {notice.name.value}: {text!r}"
 
 
