@@ -1,7 +1,7 @@
-"""The BOLT 7 adversary steps (harness/scenarios/steps/adversary_gossip.py): the gossip they build is what
-they claim (signatures checked with libsecp256k1 directly, not with the reference node's verifier), their
-checks of the node's replies catch each rule broken, and, run against the in-process reference node, each
-expectation step fails when the node did what it should not."""
+"""The BOLT 7 adversary steps (harness/scenarios/steps/adversary_gossip.py and gossip_observe.py): the
+gossip they build is what they claim (signatures checked with libsecp256k1 directly, not with the
+reference node's verifier), their checks of the node's replies catch each rule broken, and, run against
+the in-process reference node, each expectation step fails when the node did what it should not."""
 
 from __future__ import annotations
 
@@ -23,15 +23,13 @@ from harness.scenarios.steps.adversary_gossip import (
     AnnouncementFault,
     GossipChannel,
     NodeAnnouncementFault,
-    QueryReply,
     UpdateFault,
     build_channel_announcement,
     build_gossip_node_announcement,
     build_gossip_update,
     channel_keys,
-    check_query_reply,
-    check_range_replies,
 )
+from harness.scenarios.steps.gossip_observe import QueryReply, check_query_reply, check_range_replies
 from reference_node.node import Node, NodeConfig
 from reference_node.nodekey import Entropy, node_key_from_seed
 from reference_node.scripted_peer import ScriptedPeer, ScriptTimeout
