@@ -181,6 +181,8 @@ def test_cln_container_call_sequence(tmp_path: Path) -> None:
     assert path == "/root/.lightning" and "regtest" in contents
     config = (contents["config"] or b"").decode().splitlines()
     assert "bitcoin-rpcconnect=run-bitcoind" in config and "bind-addr=0.0.0.0:9735" in config
+    # a plain 32-byte secret, not the mnemonic lightningd v25.12 would create (regtest.new_cln_hsm_secret)
+    assert len(contents["regtest/hsm_secret"] or b"") == 32
     assert (
         driver.rpc.endpoint.tcp_host == "127.0.0.1"
         and driver.rpc.endpoint.tcp_port == created["ports"]["9835/tcp"][1]

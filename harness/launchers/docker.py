@@ -51,6 +51,7 @@ from harness.launchers.chain import (
 from harness.launchers.ports import PortAllocator
 from harness.launchers.regtest import (
     BITCOIND_REGTEST_RPC_PORT,
+    CLN_HSM_SECRET_PATH,
     CLN_P2P_PORT,
     CLN_RPC_TCP_PORT,
     LND_GRPC_PORT,
@@ -66,6 +67,7 @@ from harness.launchers.regtest import (
     lnd_arguments,
     lnd_config,
     lnd_credential_paths,
+    new_cln_hsm_secret,
     rpcauth_line,
 )
 
@@ -385,6 +387,7 @@ def cln_docker_driver(name: str, run: DockerRun, chain: Callable[[], ChainServic
     container_name = f"{run.run_id}-{name}"
     p2p_port, rpc_port = run.ports.allocate(), run.ports.allocate()
     run.ensure_image(image_for("cln"))  # pull now: a first pull would not fit the node's start timeout
+    hsm_secret = new_cln_hsm_secret()  # once per node: a re-created container keeps its identity
 
     def spec() -> ContainerSpec:
         settings = ClnSettings(
@@ -401,7 +404,7 @@ def cln_docker_driver(name: str, run: DockerRun, chain: Callable[[], ChainServic
             {CLN_P2P_PORT: p2p_port, CLN_RPC_TCP_PORT: rpc_port},
             {"LIGHTNINGD_NETWORK": "regtest", "EXPOSE_TCP": "true"},
             CLN_DATA,
-            {"config": cln_config(settings).encode()},
+            {"config": cln_config(settings).encode(), CLN_HSM_SECRET_PATH: hsm_secret},
             directories=("regtest",),  # the entrypoint watches it for lightning-rpc
         )
 

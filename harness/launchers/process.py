@@ -35,6 +35,7 @@ from harness.launchers.chain import (
 from harness.launchers.feeservice import FeeService
 from harness.launchers.ports import PortAllocator
 from harness.launchers.regtest import (
+    CLN_HSM_SECRET_PATH,
     BitcoindRpc,
     ClnSettings,
     LndSettings,
@@ -44,6 +45,7 @@ from harness.launchers.regtest import (
     lnd_arguments,
     lnd_config,
     lnd_credential_paths,
+    new_cln_hsm_secret,
     rpcauth_line,
 )
 
@@ -213,6 +215,17 @@ def short_socket_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="bc-", dir="/tmp"))
 
 
+def _write_hsm_secret_once(path: Path) -> None:
+    """A plain hsm_secret before the first start (regtest.new_cln_hsm_secret says why); a restart keeps
+    the node's own."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
+    with os.fdopen(descriptor, "wb") as secret_file:
+        secret_file.write(new_cln_hsm_secret())
+
+
 def cln_process_driver(
     name: str,
     binary: Path,
@@ -238,6 +251,7 @@ def cln_process_driver(
         )
         lightning_dir.mkdir(parents=True, exist_ok=True)
         (lightning_dir / "config").write_text(cln_config(settings))
+        _write_hsm_secret_once(lightning_dir / CLN_HSM_SECRET_PATH)
         return [str(binary), *cln_arguments(settings)]
 
     handle = ProcessHandle(name, prepare, workdir / "lightningd.log")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import secrets
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -123,6 +124,24 @@ def cln_config(settings: ClnSettings) -> str:
     if settings.developer:
         lines += ["developer", "dev-bitcoind-poll=1", "dev-fast-gossip"]
     return "\n".join(lines) + "\n"
+
+
+#: where lightningd reads its secret, relative to its lightning-dir
+CLN_HSM_SECRET_PATH = "regtest/hsm_secret"
+
+
+def new_cln_hsm_secret() -> bytes:
+    """A plain 32-byte hsm_secret, written before lightningd's first start.
+
+    Left to itself, lightningd v25.12 creates a mnemonic (BIP39) hsm_secret, and with one its wallet is
+    inconsistent: newaddr's p2wpkh keys are BIP86-derived but hsmd signs p2wpkh with the BIP32 key
+    (ElementsProject/lightning#8674), and onchaind sweeps its unilateral-close outputs (delayed to_local,
+    HTLC outputs, penalties) to p2tr of the BIP32 key (lightningd/onchain_control.c bip32_pubkey) while
+    the wallet only watches p2tr of the BIP86 key: the swept coins never reach listfunds. With a plain
+    32-byte secret (common/hsm_secret.c HSM_SECRET_PLAIN) every wallet key is BIP32, as before v25.12.
+    A regtest test key, random per node, kept in the node's directory only.
+    """
+    return secrets.token_bytes(32)
 
 
 def cln_arguments(settings: ClnSettings) -> list[str]:
