@@ -6,6 +6,7 @@ the in-process reference node, each expectation step fails when the node did wha
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import textwrap
 from pathlib import Path
@@ -30,6 +31,12 @@ from harness.scenarios.steps.adversary_gossip import (
     channel_keys,
 )
 from harness.scenarios.steps.gossip_observe import QueryReply, check_query_reply, check_range_replies
+from harness.scenarios.steps.gossip_origin import (
+    address_problems,
+    channel_announcement_problems,
+    channel_update_problems,
+    node_announcement_problems,
+)
 from reference_node.node import Node, NodeConfig
 from reference_node.nodekey import Entropy, node_key_from_seed
 from reference_node.scripted_peer import ScriptedPeer, ScriptTimeout
@@ -312,3 +319,63 @@ def test_reference_node_warns_and_closes_on_a_channel_update_with_an_invalid_sig
         + "  evidences: [bolt07-channel_update-receiver-should-02]\n",
     )
     assert status is Status.PASS, details
+
+
+# -- origin rules (gossip_origin.py) --------------------------------------------------------------------
+
+
+def test_sound_gossip_obeys_every_origin_rule() -> None:
+    channel = _channel()
+    announcement = build_channel_announcement(channel, AnnouncementFault.NONE)
+    update = build_gossip_update(channel, 1, BASE, 1000, None, UpdateFault.NONE)
+    node = build_gossip_node_announcement(channel, 1, BASE, "alias", NodeAnnouncementFault.NONE)
+    assert channel_announcement_problems(announcement) == []
+    assert channel_update_problems(update, announcement, channel.node_id(0), 100_000_000) == []
+    assert node_announcement_problems(node) == []
+
+
+def test_origin_channel_announcement_faults_are_named() -> None:
+    spoiled = build_channel_announcement(_channel(), AnnouncementFault.BAD_BITCOIN_SIGNATURE)
+    assert channel_announcement_problems(spoiled) == ["bitcoin_signature_1 does not sign h"]
+    padded = dataclasses.replace(
+        build_channel_announcement(_channel(), AnnouncementFault.NONE), features=b"\x00"
+    )
+    assert any("minimum length" in p for p in channel_announcement_problems(padded))
+
+
+def test_origin_channel_update_faults_are_named() -> None:
+    channel = _channel()
+    announcement = build_channel_announcement(channel, AnnouncementFault.NONE)
+    from_node_2 = build_gossip_update(channel, 2, BASE, 1000, None, UpdateFault.NONE)
+    problems = channel_update_problems(from_node_2, announcement, channel.node_id(0), None)
+    assert any("direction bit 1" in p for p in problems) and any("signature" in p for p in problems)
+    too_big = build_gossip_update(channel, 1, BASE, 1000, None, UpdateFault.NONE)
+    assert any(
+        "exceeds the capacity" in p
+        for p in channel_update_problems(too_big, announcement, channel.node_id(0), 1)
+    )
+    flagged = dataclasses.replace(too_big, message_flags=0x81, timestamp=0)
+    problems = channel_update_problems(flagged, announcement, channel.node_id(0), None)
+    assert any("unassigned flag bits" in p for p in problems) and any("timestamp is 0" in p for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("addresses", "problem"),
+    [
+        (bytes.fromhex("02") + bytes(16) + b"\x26\x07" + bytes.fromhex("01c00002012607"), "ascending order"),
+        (bytes.fromhex("01c0000201") + b"\x00\x00", "port 0"),
+        (b"\x05\x01a\x26\x07\x05\x01b\x26\x07", "more than one DNS hostname"),
+        (b"\x00", "zero-typed"),
+        (b"\x03" + bytes(10) + b"\x26\x07", "Tor v2"),
+        (b"\x05\x02\xc3\xa9\x26\x07", "not ASCII"),
+        (b"\x01\xc0\x00", "cuts the type 1 descriptor"),
+    ],
+)
+def test_origin_address_faults_are_named(addresses: bytes, problem: str) -> None:
+    assert any(problem in p for p in address_problems(addresses)), address_problems(addresses)
+
+
+def test_origin_alias_with_bytes_after_its_padding_is_named() -> None:
+    node = build_gossip_node_announcement(_channel(), 1, BASE, "a", NodeAnnouncementFault.NONE)
+    spoiled = dataclasses.replace(node, alias=b"a\x00b" + bytes(29))
+    assert any("after the first zero" in p for p in node_announcement_problems(spoiled))

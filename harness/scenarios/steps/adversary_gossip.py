@@ -111,7 +111,7 @@ def scripted_peer(ctx: StepContext, name: str) -> ScriptedPeer:
     return session.peer
 
 
-def _chain_source(ctx: StepContext) -> ChainSource:
+def chain_source(ctx: StepContext) -> ChainSource:
     chain = ctx.chain
     if isinstance(chain, BitcoindChain):
         return BitcoindBackendSource(chain)
@@ -156,7 +156,7 @@ class GossipChannelStep(Step):
         info = chain.get_tx(outpoint.txid)
         if info.block_height is None:
             raise ExpectationFailed(f"funding {outpoint.txid} of {self.name} did not confirm")
-        block = _chain_source(ctx).block_at(info.block_height)
+        block = chain_source(ctx).block_at(info.block_height)
         tx_index = next(i for i, tx in enumerate(block.txs) if tx.txid_hex == outpoint.txid)
         scid = ShortChannelId(info.block_height, tx_index, outpoint.vout)
         ctx.set_value(
