@@ -11,9 +11,11 @@ peer sent (adversary_gossip.py), read back through the spec's own messages: `que
 
 from __future__ import annotations
 
+import enum
 import time
 from dataclasses import dataclass, field
 
+from harness.drivers.base import UnsupportedOperation
 from harness.drivers.peer import ExpectationFailed
 from harness.scenarios.registry import register_step
 from harness.scenarios.step import PeerName, Step, StepContext
@@ -26,7 +28,7 @@ from harness.scenarios.steps.adversary_gossip import (
     gossip_channel,
     scripted_peer,
 )
-from reference_node.scripted_peer import KEEPALIVE, ScriptedPeer, ScriptExpectationFailed
+from reference_node.scripted_peer import KEEPALIVE, ScriptedPeer, ScriptExpectationFailed, ScriptTimeout
 from reference_node.wire import (
     ChannelAnnouncement,
     ChannelUpdate,
@@ -104,8 +106,22 @@ async def collect_query_reply(
             if not isinstance(item, Message):
                 raise ExpectationFailed(f"undecodable or unknown message in the reply: {item}")
             messages.append(item)
+    except ScriptTimeout as exc:
+        raise NoQueryReply(f"query_short_channel_ids: {exc}") from exc
     except ScriptExpectationFailed as exc:
         raise ExpectationFailed(f"query_short_channel_ids: {exc}") from exc
+
+
+class NoQueryReply(ExpectationFailed):
+    """The node never finished answering a `query_short_channel_ids` (no `reply_short_channel_ids_end`)."""
+
+
+class Unanswered(enum.Enum):
+    """What a query nobody answers means to a step: the scenario reads the node's state through the
+    query (`skip`: it cannot be judged that way), or the answer is what it checks (`fail`)."""
+
+    SKIP = "skip"
+    FAIL = "fail"
 
 
 @dataclass(frozen=True)
@@ -205,6 +221,7 @@ class ExpectQueryReply(Step):
     update_timestamps: list[int] = field(default_factory=list)
     node_announcement_timestamps: list[int] = field(default_factory=list)
     query_flags: int | None = None
+    unanswered: Unanswered = Unanswered.SKIP
     timeout_s: float = DEFAULT_TIMEOUT_S
 
     async def run(self, ctx: StepContext) -> str | None:
@@ -224,7 +241,16 @@ class ExpectQueryReply(Step):
                 await peer.sync(max(deadline - time.monotonic(), 1.0))  # it handled all we sent before
             except ScriptExpectationFailed as exc:
                 raise ExpectationFailed(f"ping barrier before the query: {exc}") from exc
-            reply = await collect_query_reply(peer, query, max(deadline - time.monotonic(), 1.0))
+            try:
+                reply = await collect_query_reply(peer, query, max(deadline - time.monotonic(), 1.0))
+            except NoQueryReply as exc:
+                if self.unanswered is Unanswered.SKIP and attempts == 1:
+                    raise UnsupportedOperation(
+                        self.peer,
+                        "reading the node's gossip",
+                        f"it does not answer query_short_channel_ids ({exc})",
+                    ) from exc
+                raise
             verdict = check_query_reply(
                 reply,
                 channel,
