@@ -101,6 +101,7 @@ def test_a_sound_channel_announcement_has_four_valid_signatures() -> None:
         (AnnouncementFault.WRONG_CHAIN_HASH, [True, True, True, True]),
         (AnnouncementFault.UNKNOWN_EVEN_FEATURE, [True, True, True, True]),
         (AnnouncementFault.WRONG_BITCOIN_KEY, [True, True, True, True]),
+        (AnnouncementFault.OTHER_NODE_IDS, [True, True, True, True]),
     ],
 )
 def test_each_announcement_fault_spoils_only_what_it_names(
@@ -112,6 +113,11 @@ def test_each_announcement_fault_spoils_only_what_it_names(
     assert (msg.chain_hash == FOREIGN_CHAIN) is (fault is AnnouncementFault.WRONG_CHAIN_HASH)
     assert (msg.bitcoin_key_2 != channel.bitcoin_key(1)) is (fault is AnnouncementFault.WRONG_BITCOIN_KEY)
     assert (msg.features != b"") is (fault is AnnouncementFault.UNKNOWN_EVEN_FEATURE)
+    strangers = {msg.node_id_1, msg.node_id_2}.isdisjoint({channel.node_id(0), channel.node_id(1)})
+    assert strangers is (fault is AnnouncementFault.OTHER_NODE_IDS)
+    assert {msg.bitcoin_key_1, msg.bitcoin_key_2} <= {channel.bitcoin_key(0), channel.bitcoin_key(1)} or (
+        fault is AnnouncementFault.WRONG_BITCOIN_KEY
+    )
 
 
 def _update_digest_valid(node_id: bytes, raw: bytes) -> bool:

@@ -137,9 +137,12 @@ class GossipChannelStep(Step):
     amount_sat: int = 100_000
     confirmations: int = ANNOUNCEMENT_CONFIRMATIONS
     funding: FundingKind = FundingKind.P2WSH
+    share_node_of: str | None = None  # node_id_1 of that gossip_channel is one of this channel's nodes
     timeout_s: float = 30.0
 
     def check_arguments(self) -> None:
+        if self.share_node_of == self.name:
+            raise ValueError("share_node_of names another gossip_channel")
         if self.amount_sat < 1000:
             raise ValueError("amount_sat must be at least 1000")
         if not 1 <= self.confirmations <= 100:
@@ -147,6 +150,13 @@ class GossipChannelStep(Step):
 
     async def run(self, ctx: StepContext) -> str | None:
         node_secrets, bitcoin_secrets = channel_keys(ctx.scenario_seed, self.name)
+        if self.share_node_of is not None:
+            shared = gossip_channel(ctx, self.share_node_of).node_secrets[0]
+            pairs = sorted(
+                [(shared, bitcoin_secrets[0]), (node_secrets[1], bitcoin_secrets[1])],
+                key=lambda pair: PrivateKey(pair[0]).public_key.format(),
+            )
+            node_secrets, bitcoin_secrets = (pairs[0][0], pairs[1][0]), (pairs[0][1], pairs[1][1])
         keys = [PrivateKey(s).public_key.format() for s in bitcoin_secrets]
         if self.funding is FundingKind.OTHER_SCRIPT:
             keys[1] = PrivateKey(_secret(ctx.scenario_seed, self.name, "stranger")).public_key.format()
@@ -178,29 +188,35 @@ class AnnouncementFault(enum.Enum):
     WRONG_CHAIN_HASH = "wrong_chain_hash"  # mainnet's chain_hash, correctly signed
     UNKNOWN_EVEN_FEATURE = "unknown_even_feature"  # bit 100 set, correctly signed
     WRONG_BITCOIN_KEY = "wrong_bitcoin_key"  # bitcoin_key_2 is not in the funding script (signed by it)
+    OTHER_NODE_IDS = "other_node_ids"  # the same output and bitcoin_keys, two other nodes: all signed
 
 
 def build_channel_announcement(
     channel: GossipChannel, fault: AnnouncementFault, chain_hash: bytes = REGTEST
 ) -> ChannelAnnouncement:
     bitcoin_secrets = list(channel.bitcoin_secrets)
+    node_secrets = list(channel.node_secrets)
+    if fault is AnnouncementFault.OTHER_NODE_IDS:
+        node_secrets = [hashlib.sha256(b"impostor" + secret).digest() for secret in node_secrets]
     if fault is AnnouncementFault.WRONG_BITCOIN_KEY:
         bitcoin_secrets[1] = hashlib.sha256(b"not the funding key" + bitcoin_secrets[1]).digest()
     unsigned = unsigned_channel_announcement(
         chain_hash=FOREIGN_CHAIN if fault is AnnouncementFault.WRONG_CHAIN_HASH else chain_hash,
         short_channel_id=channel.short_channel_id,
-        node_id_a=channel.node_id(0),
-        node_id_b=channel.node_id(1),
+        node_id_a=PrivateKey(node_secrets[0]).public_key.format(),
+        node_id_b=PrivateKey(node_secrets[1]).public_key.format(),
         bitcoin_key_a=PrivateKey(bitcoin_secrets[0]).public_key.format(),
         bitcoin_key_b=PrivateKey(bitcoin_secrets[1]).public_key.format(),
         features=UNKNOWN_EVEN_FEATURE if fault is AnnouncementFault.UNKNOWN_EVEN_FEATURE else Features(),
     )
+    # node_id_1 is the lesser key: the other node ids may swap sides, each with its bitcoin_key
+    first = 0 if PrivateKey(node_secrets[0]).public_key.format() == unsigned.node_id_1 else 1
     signed = sign_channel_announcement(
         unsigned,
-        node_secret_1=channel.node_secrets[0],
-        node_secret_2=channel.node_secrets[1],
-        bitcoin_secret_1=bitcoin_secrets[0],
-        bitcoin_secret_2=bitcoin_secrets[1],
+        node_secret_1=node_secrets[first],
+        node_secret_2=node_secrets[1 - first],
+        bitcoin_secret_1=bitcoin_secrets[first],
+        bitcoin_secret_2=bitcoin_secrets[1 - first],
     )
     if fault is AnnouncementFault.BAD_NODE_SIGNATURE:
         wrong = sign(channel.node_secrets[1], hashlib.sha256(b"another message").digest())
