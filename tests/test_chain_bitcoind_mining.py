@@ -31,7 +31,7 @@ def stand_in(tmp_path: Path) -> Iterator[BitcoindChain]:
 @pytest.fixture
 def real(tmp_path: Path) -> Iterator[BitcoindChain]:
     if find_bitcoind() is None:
-        pytest.skip("needs bitcoind (PATH or $BITCOIND)")
+        pytest.skip("needs bitcoind (BOLTCHECK_BITCOIND_BIN, $BITCOIND or PATH)")
     launched = launch_bitcoind(data_dir=tmp_path / "bitcoind")
     yield launched.chain
     launched.stop()

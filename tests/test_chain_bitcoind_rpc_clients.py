@@ -130,7 +130,7 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         yield request.getfixturevalue("facade")
         return
     if find_bitcoind() is None:
-        pytest.skip("needs bitcoind (PATH or $BITCOIND)")
+        pytest.skip("needs bitcoind (BOLTCHECK_BITCOIND_BIN, $BITCOIND or PATH)")
     real = serve_bitcoind(tmp_path_factory.mktemp("bitcoind"))
     yield real
     real.close()

@@ -1,4 +1,5 @@
-"""Start a local `bitcoind` on regtest (binary on PATH, $BITCOIND, or given) and wrap it as a BitcoindChain.
+"""Start a local `bitcoind` on regtest (given, $BOLTCHECK_BITCOIND_BIN, $BITCOIND or on PATH) and wrap it
+as a BitcoindChain.
 
 Ports are picked free on 127.0.0.1, the data dir is temporary unless given, `-txindex` is on (get_tx needs
 it), the relay fee floors are the embedded chain's (`relay_policy_arguments`) and a wallet named "boltcheck"
@@ -39,7 +40,14 @@ class BitcoindFailed(ChainError):
 
 
 def find_bitcoind(binary: str | None = None) -> str | None:
-    candidate = binary or os.environ.get("BITCOIND") or shutil.which("bitcoind")
+    """The bitcoind to launch: `binary`, else $BOLTCHECK_BITCOIND_BIN (the variable the launcher tests and
+    `boltcheck run` read), else $BITCOIND, else `bitcoind` on PATH; None when that is not an executable."""
+    candidate = (
+        binary
+        or os.environ.get("BOLTCHECK_BITCOIND_BIN")
+        or os.environ.get("BITCOIND")
+        or shutil.which("bitcoind")
+    )
     if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
         return candidate
     return None
@@ -105,7 +113,9 @@ def launch_bitcoind(
 ) -> BitcoindProcess:
     executable = find_bitcoind(binary)
     if executable is None:
-        raise BitcoindUnavailable("no bitcoind binary: put it on PATH, set $BITCOIND or pass its path")
+        raise BitcoindUnavailable(
+            "no bitcoind binary: put it on PATH, set $BOLTCHECK_BITCOIND_BIN or $BITCOIND, or pass its path"
+        )
     owns_dir = data_dir is None
     directory = Path(tempfile.mkdtemp(prefix="boltcheck-bitcoind-")) if data_dir is None else data_dir
     directory.mkdir(parents=True, exist_ok=True)
