@@ -468,7 +468,8 @@ class ExpectRelay(Step):
     the node relays what it received from another peer: wait until the channel_updates of `channel` with
     `update_timestamps` (offsets) arrived, then a ping barrier; no node_announcement of the channel's
     nodes with `not_node_announcements` timestamps may have come (BOLT 7: one the node must not
-    forward)."""
+    forward). With `channel_announcement`, the channel's announcement must come too, before its
+    updates."""
 
     NAME = "expect_relay"
     SUMMARY = "the node relays new gossip to a filtering peer (and not what it must not forward)"
@@ -478,6 +479,7 @@ class ExpectRelay(Step):
     update_timestamps: list[int] = field(default_factory=list)
     node_announcement_timestamps: list[int] = field(default_factory=list)
     not_node_announcements: list[int] = field(default_factory=list)
+    channel_announcement: bool = False
     timeout_s: float = DEFAULT_TIMEOUT_S
 
     async def run(self, ctx: StepContext) -> str | None:
@@ -514,6 +516,19 @@ class ExpectRelay(Step):
         except ScriptExpectationFailed as exc:
             if not (want_updates <= seen(ChannelUpdate) and want_nodes <= seen(NodeAnnouncement)):
                 raise ExpectationFailed(f"not relayed: {exc}; got {_names(received)}") from exc
+        if self.channel_announcement:
+            order = [
+                m.NAME
+                for m in received
+                if isinstance(m, ChannelAnnouncement | ChannelUpdate)
+                and m.short_channel_id == channel.short_channel_id
+            ]
+            if "channel_announcement" not in order:
+                raise ExpectationFailed(
+                    f"the channel_announcement of {self.channel} was not relayed: {order}"
+                )
+            if order.index("channel_announcement") > order.index("channel_update"):
+                raise ExpectationFailed(f"a channel_update of {self.channel} came before its announcement")
         forbidden = sorted(seen(NodeAnnouncement) & {base + t for t in self.not_node_announcements})
         if forbidden:
             raise ExpectationFailed(
