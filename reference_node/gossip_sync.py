@@ -131,6 +131,8 @@ class GossipSync:
         self.outboxes: dict[bytes, GossipOutbox] = {}
         self._ours: dict[ShortChannelId, AnnouncementSignatures] = {}
         self._theirs: dict[ShortChannelId, AnnouncementSignatures] = {}
+        # how many `announcement_signatures` each channel's peer sent us (the harness checks the peer's)
+        self.received_announcement_signatures: dict[ShortChannelId, int] = {}
         self._announced: set[ShortChannelId] = set()
         self._answered: set[tuple[bytes, ShortChannelId]] = set()
         self._node_announcement_timestamp = 0
@@ -455,6 +457,8 @@ class GossipSync:
     async def _on_announcement_signatures(self, peer: Peer, message: AnnouncementSignatures) -> None:
         scid = message.short_channel_id
         self._theirs[scid] = message
+        self.received_announcement_signatures[scid] = self.received_announcement_signatures.get(scid, 0) + 1
+        self._changed.set()
         slot = self.relay.slot_for_scid(scid.to_int())
         if slot is None or slot.peer_id != peer.node_id:
             log.info("announcement_signatures for unknown channel %s from %s", scid, peer.node_id.hex())

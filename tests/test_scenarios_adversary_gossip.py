@@ -385,3 +385,30 @@ def test_origin_alias_with_bytes_after_its_padding_is_named() -> None:
     node = build_gossip_node_announcement(_channel(), 1, BASE, "a", NodeAnnouncementFault.NONE)
     spoiled = dataclasses.replace(node, alias=b"a\x00b" + bytes(29))
     assert any("after the first zero" in p for p in node_announcement_problems(spoiled))
+
+
+def test_expect_announcement_signatures_fails_when_none_came(tmp_path: Path) -> None:
+    path = tmp_path / "scenario.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """\
+            name: no-announcement-signatures
+            description: a private channel gets no announcement_signatures
+            nodes:
+              target: {implementation: reference, options: {gossip: true}}
+              peer: {implementation: reference, options: {gossip: true}}
+            requirements: [bolt07-announcement_signatures-node-must-01]
+            steps:
+              - fund: {node: peer, amount_sat: 1000000}
+              - connect: {peer: peer, to: target}
+              - open_channel: {opener: peer, to: target, amount_sat: 300000, announce: false, name: private}
+              - mine_synced: {nodes: [target, peer], blocks: 6}
+              - expect_announcement_signatures: {node: peer, channel: private, timeout_s: 2}
+                evidences: [bolt07-announcement_signatures-node-must-01]
+            """
+        )
+    )
+    settings = RunSettings(target=TargetSpec("reference"), seed=5, workdir=tmp_path / "run")
+    result = asyncio.run(run_scenario(load_scenario(path, CATALOG), settings))
+    assert result.status is Status.FAIL
+    assert "no announcement_signatures" in result.steps[-1].detail

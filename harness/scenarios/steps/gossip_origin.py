@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from coincurve import PublicKey
 from coincurve.ecdsa import cdata_to_der, deserialize_compact
 
+from harness.drivers.base import UnsupportedOperation
 from harness.drivers.peer import ExpectationFailed
+from harness.drivers.reference import ReferenceDriver
 from harness.scenarios.registry import register_step
 from harness.scenarios.step import DriverName, PeerName, Step, StepContext
 from harness.scenarios.steps.adversary_gossip import (
@@ -26,7 +28,7 @@ from harness.scenarios.steps.adversary_gossip import (
     chain_source,
     scripted_peer,
 )
-from harness.scenarios.steps.channels import reference_node
+from harness.scenarios.steps.channels import channel_ref, reference_node
 from reference_node.scripted_peer import ScriptExpectationFailed
 from reference_node.transactions.funding import funding_script_pubkey
 from reference_node.wire import (
@@ -36,6 +38,7 @@ from reference_node.wire import (
     GossipTimestampFilter,
     Message,
     NodeAnnouncement,
+    ShortChannelId,
     encode_message,
 )
 from reference_node.wire.features import Context, Features, check_sent_features
@@ -295,3 +298,48 @@ def _own_update(
         ),
         None,
     )
+
+
+@register_step
+@dataclass(frozen=True)
+class ExpectAnnouncementSignatures(Step):
+    """The reference node `node` (with `gossip: true`) got `announcement_signatures` from the other side of
+    `channel` (`received: true`, waited for), or got none (`received: false`: put it after a step that
+    proves the other side handled the same confirmations, e.g. this step on a public channel)."""
+
+    NAME = "expect_announcement_signatures"
+    SUMMARY = "the other side of a channel sent (or did not send) announcement_signatures"
+    node: DriverName
+    channel: str = "channel"
+    received: bool = True
+    timeout_s: float = 30.0
+
+    async def run(self, ctx: StepContext) -> str | None:
+        driver = ctx.driver(self.node)
+        if not isinstance(driver, ReferenceDriver) or driver.multihop is None or driver.lightning is None:
+            raise UnsupportedOperation(
+                self.node, "expect_announcement_signatures", "a reference node with gossip"
+            )
+        gossip = driver.multihop.gossip
+        slot = driver.lightning.channels.find(channel_ref(ctx, self.channel).channel_id.hex())
+        scid_int = slot.channel.data.short_channel_id
+        if scid_int is None:
+            raise ExpectationFailed(f"{self.channel} has no short_channel_id yet")
+        scid = ShortChannelId.from_int(scid_int)
+
+        def count() -> int:
+            return gossip.received_announcement_signatures.get(scid, 0)
+
+        if self.received:
+            try:
+                await gossip.wait_for(lambda: count() > 0, self.timeout_s)
+            except TimeoutError as exc:
+                raise ExpectationFailed(
+                    f"no announcement_signatures for {scid} within {self.timeout_s}s"
+                ) from exc
+            return f"announcement_signatures for {scid} received"
+        if count():
+            raise ExpectationFailed(
+                f"{count()} announcement_signatures for {scid}, a channel not to announce"
+            )
+        return f"no announcement_signatures for {scid}"
