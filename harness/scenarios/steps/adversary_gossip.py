@@ -64,6 +64,12 @@ NOT_REPLIES = KEEPALIVE | {"gossip_timestamp_filter", "query_channel_range", "qu
 MAX_U32 = 0xFFFFFFFF
 
 
+def remaining_s(deadline: float) -> float:
+    """Seconds left until `deadline` (time.monotonic()), a little above 0 once it passed: a wait that
+    collects many messages stays within its step's `timeout_s` even if the node keeps talking."""
+    return max(deadline - time.monotonic(), 0.001)
+
+
 def _value_key(name: str) -> str:
     return f"gossip_channel:{name}"
 

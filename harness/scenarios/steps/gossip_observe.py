@@ -26,6 +26,7 @@ from harness.scenarios.steps.adversary_gossip import (
     REGTEST,
     GossipChannel,
     gossip_channel,
+    remaining_s,
     scripted_peer,
 )
 from reference_node.scripted_peer import KEEPALIVE, ScriptedPeer, ScriptExpectationFailed, ScriptTimeout
@@ -336,6 +337,7 @@ class ExpectChannelRangeReply(Step):
 
     async def run(self, ctx: StepContext) -> str | None:
         peer = scripted_peer(ctx, self.peer)
+        deadline = time.monotonic() + self.timeout_s
         first, count = self.first_blocknum, self.number_of_blocks
         if self.around is not None:
             first, count = gossip_channel(ctx, self.around).short_channel_id.block_height, 1
@@ -344,7 +346,7 @@ class ExpectChannelRangeReply(Step):
         replies: list[ReplyChannelRange] = []
         try:
             while not replies or not replies[-1].sync_complete:
-                item = await peer.receive(self.timeout_s, skip=NOT_REPLIES)
+                item = await peer.receive(remaining_s(deadline), skip=NOT_REPLIES)
                 if not isinstance(item, ReplyChannelRange):
                     raise ExpectationFailed(
                         f"expected reply_channel_range, received {getattr(item, 'NAME', item)}"
@@ -400,6 +402,7 @@ class ExpectGossipDump(Step):
 
     async def run(self, ctx: StepContext) -> str | None:
         peer = scripted_peer(ctx, self.peer)
+        deadline = time.monotonic() + self.timeout_s
         wanted = {gossip_channel(ctx, n).short_channel_id for n in self.channels}
         wanted_nodes = {gossip_channel(ctx, n).node_id(i) for n in self.nodes_of for i in (0, 1)}
         first = 0
@@ -417,7 +420,7 @@ class ExpectGossipDump(Step):
 
         try:
             while not complete():
-                item = await peer.receive(self.timeout_s, skip=NOT_REPLIES)
+                item = await peer.receive(remaining_s(deadline), skip=NOT_REPLIES)
                 if isinstance(item, Message):
                     received.append(item)
             await peer.sync(self.timeout_s)
@@ -485,6 +488,7 @@ class ExpectRelay(Step):
     async def run(self, ctx: StepContext) -> str | None:
         channel = gossip_channel(ctx, self.channel)
         peer = scripted_peer(ctx, self.peer)
+        deadline = time.monotonic() + self.timeout_s
         base = channel.base_timestamp
         node_ids = {channel.node_id(0), channel.node_id(1)}
         want_updates = {base + t for t in self.update_timestamps}
@@ -505,7 +509,7 @@ class ExpectRelay(Step):
 
         try:
             while not (want_updates <= seen(ChannelUpdate) and want_nodes <= seen(NodeAnnouncement)):
-                item = await peer.receive(self.timeout_s, skip=NOT_REPLIES)
+                item = await peer.receive(remaining_s(deadline), skip=NOT_REPLIES)
                 if isinstance(item, Message):
                     received.append(item)
             await peer.sync(self.timeout_s)

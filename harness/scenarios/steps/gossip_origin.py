@@ -11,6 +11,7 @@ itself, received by a scripted observer through `gossip_timestamp_filter` and ju
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 
 from coincurve import PublicKey
@@ -26,6 +27,7 @@ from harness.scenarios.steps.adversary_gossip import (
     NOT_REPLIES,
     REGTEST,
     chain_source,
+    remaining_s,
     scripted_peer,
 )
 from harness.scenarios.steps.channels import channel_ref, reference_node
@@ -226,11 +228,12 @@ class ExpectOwnGossip(Step):
 
     async def _collect(self, ctx: StepContext, origin: bytes) -> list[Message]:
         peer = scripted_peer(ctx, self.peer)
+        deadline = time.monotonic() + self.timeout_s
         await peer.send(GossipTimestampFilter(REGTEST, 0, MAX_U32))
         received: list[Message] = []
         try:
             while not _complete(received, origin):
-                item = await peer.receive(self.timeout_s, skip=NOT_REPLIES)
+                item = await peer.receive(remaining_s(deadline), skip=NOT_REPLIES)
                 if isinstance(item, Message):
                     received.append(item)
         except ScriptExpectationFailed as exc:
