@@ -46,6 +46,20 @@ from reference_node.wire import (
 DEFAULT_TIMEOUT_S = 10.0
 # Message names a plain expect() skips unless asked for: keep-alive traffic is not part of a script.
 KEEPALIVE = frozenset({"ping", "pong"})
+# BOLT 7 gossip a node may send at any time after `init` (Core Lightning sends `gossip_timestamp_filter`
+# right after it, BOLT 7 "Initial Sync"): never the answer to a message of the script.
+GOSSIP_TRAFFIC = frozenset(
+    {
+        "channel_announcement",
+        "node_announcement",
+        "channel_update",
+        "query_short_channel_ids",
+        "reply_short_channel_ids_end",
+        "query_channel_range",
+        "reply_channel_range",
+        "gossip_timestamp_filter",
+    }
+)
 
 
 class TraceDirection(enum.Enum):
@@ -289,12 +303,12 @@ class ScriptedPeer:
     async def expect_error_or_warning(
         self, timeout_s: float = DEFAULT_TIMEOUT_S
     ) -> ErrorMessage | WarningMessage:
-        """The next message (skipping keep-alives) must be `error` or `warning`."""
+        """The next message (skipping keep-alives and gossip) must be `error` or `warning`."""
         try:
             async with asyncio.timeout(timeout_s):
                 while True:
                     item = await self._next_item("error or warning")
-                    if _name_of(item) not in KEEPALIVE:
+                    if _name_of(item) not in KEEPALIVE | GOSSIP_TRAFFIC:
                         break
         except TimeoutError as exc:
             raise ScriptTimeout(f"no error or warning within {timeout_s}s") from exc
