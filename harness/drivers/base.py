@@ -118,6 +118,19 @@ class ChainFollowing(Protocol):
 
 
 @runtime_checkable
+class PreimageHolding(Protocol):
+    """Optional capability (DESIGN.md "Faults": withhold a preimage) of a node of another implementation:
+    HTLCs paid to it stay pending until released; released after a force close, the node claims them
+    on chain with the preimage (BOLT 5: a preimage learned late)."""
+
+    async def hold_preimages(self) -> None: ...
+
+    async def release_held_htlcs(self, channel_id: bytes) -> int: ...
+
+    async def release_preimages(self, channel_id: bytes) -> int: ...
+
+
+@runtime_checkable
 class ResolutionReporting(Protocol):
     """Optional capability: the node says when a closed channel is *irrevocably resolved* (BOLT 5: every
     output spent by a transaction at least 100 blocks deep), so mining steps wait for it too."""

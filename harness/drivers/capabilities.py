@@ -26,6 +26,9 @@ class Capability(Enum):
     # the reference node's adversarial controls (DESIGN.md "Faults"): withhold preimages, broadcast a
     # revoked commitment, drop or forge messages
     FAULT_CONTROLS = "fault controls"
+    # withhold the preimages of HTLCs paid to the node, then release them (off chain or on chain): the
+    # one fault control a node of another implementation can have (cln, through the harness's plugin)
+    HOLD_PREIMAGES = "preimage withholding"
 
 
 #: every channel type a scenario's `open_channel` can name, with the capability it needs (BOLT 2
@@ -70,6 +73,7 @@ _COMMON = frozenset(
     }
 )
 _FAULTS_NOTE = "withhold preimages, breach, drop or forge messages: the reference node's alone"
+_PROCESS_NOTE = "driven over JSON-RPC; use the in-process `reference` target"
 
 CAPABILITIES: Mapping[str, DriverCapabilities] = {
     "reference": DriverCapabilities("reference", _ALL),
@@ -78,7 +82,7 @@ CAPABILITIES: Mapping[str, DriverCapabilities] = {
     "reference-process": DriverCapabilities(
         "reference-process",
         _COMMON,
-        notes={Capability.FAULT_CONTROLS: "driven over JSON-RPC; use the in-process `reference` target"},
+        notes={Capability.FAULT_CONTROLS: _PROCESS_NOTE},
     ),
     "ldk": DriverCapabilities(
         "ldk",
@@ -102,8 +106,12 @@ CAPABILITIES: Mapping[str, DriverCapabilities] = {
     ),
     # lightningd polls bitcoind at most once a second (--dev-bitcoind-poll=1): ~1 s per block mined block
     # by block, where the in-process reference node takes milliseconds
+    # the harness's plugin (harness/drivers/cln_hold_plugin.py, htlc_accepted hook) withholds preimages
     "cln": DriverCapabilities(
-        "cln", _COMMON, notes={Capability.FAULT_CONTROLS: _FAULTS_NOTE}, timeout_factor=10.0
+        "cln",
+        _COMMON | {Capability.HOLD_PREIMAGES},
+        notes={Capability.FAULT_CONTROLS: _FAULTS_NOTE},
+        timeout_factor=10.0,
     ),
     "lnd": DriverCapabilities("lnd", _COMMON, notes={Capability.FAULT_CONTROLS: _FAULTS_NOTE}),
 }

@@ -354,6 +354,7 @@ class ClnDriver(LaunchedNodeDriver):
         developer: bool,
         route_peer: Callable[[NodeAddress], NodeAddress] | None = None,
         ready_timeout_s: float = READY_TIMEOUT_S,
+        hold_plugin: bool = False,
     ) -> None:
         self.handle = handle
         self.rpc = ClnRpc(rpc)
@@ -361,6 +362,7 @@ class ClnDriver(LaunchedNodeDriver):
         self.developer = developer  # dev-fail (force close) needs lightningd --developer
         self.route_peer = route_peer or (lambda address: address)
         self.ready_timeout_s = ready_timeout_s
+        self.hold_plugin = hold_plugin  # harness/drivers/cln_hold_plugin.py runs in this lightningd
         self._node_id: bytes | None = None
         self._labels = itertools.count(1)
 
@@ -499,6 +501,26 @@ class ClnDriver(LaunchedNodeDriver):
         await self.disconnect(channel.peer_id, RPC_TIMEOUT_S)
         params = {"id": channel_id.hex(), "unilateraltimeout": 1}
         await self.rpc.call("close", params, timeout_s=CLOSE_TIMEOUT_S)
+
+    # ----- withholding preimages (PreimageHolding), through the harness's plugin
+
+    def _hold_control(self) -> None:
+        if not self.hold_plugin:
+            raise UnsupportedOperation(
+                "cln", "hold_preimages", "needs the harness's hold plugin (local-process launcher only)"
+            )
+
+    async def hold_preimages(self) -> None:
+        self._hold_control()
+        await self.rpc.call("boltcheck-hold")
+
+    async def release_held_htlcs(self, channel_id: bytes) -> int:
+        """Settle the held HTLCs: off chain, or on chain through onchaind if the channel is closed."""
+        self._hold_control()
+        return int(_field(await self.rpc.call("boltcheck-release"), "released", "boltcheck-release"))
+
+    async def release_preimages(self, channel_id: bytes) -> int:
+        return await self.release_held_htlcs(channel_id)
 
     async def channel_irrevocably_resolved(self, channel_id: bytes) -> bool:
         """BOLT 5 irrevocably resolved: lightningd forgets a closed channel (it leaves listpeerchannels

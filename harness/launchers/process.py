@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ from harness.chain.bitcoind import BitcoindChain
 from harness.chain.process import launch_chain_process
 from harness.chain.rpc_client import RpcClient
 from harness.drivers.cln import ClnDriver, ClnRpcEndpoint
+from harness.drivers.cln_hold_plugin import plugin_script
 from harness.drivers.lnd import LndCredentials, LndDriver
 from harness.launchers.base import LaunchUnavailable
 from harness.launchers.chain import (
@@ -237,6 +239,7 @@ def cln_process_driver(
     lightning_dir = workdir / "lightningd"
     rpc_file = short_socket_dir() / "lightning-rpc"
     p2p_port = ports.allocate()
+    hold_plugin = workdir / "boltcheck-hold-plugin"
 
     async def prepare() -> list[str]:
         service = await chain()
@@ -248,14 +251,19 @@ def cln_process_driver(
             bitcoind=service.node_rpc,
             bitcoin_cli=str(bitcoin_cli),
             rpc_file=str(rpc_file),
+            plugins=(str(hold_plugin),),
         )
+        hold_plugin.parent.mkdir(parents=True, exist_ok=True)
+        hold_plugin.write_text(plugin_script(sys.executable))
+        hold_plugin.chmod(0o755)
         lightning_dir.mkdir(parents=True, exist_ok=True)
         (lightning_dir / "config").write_text(cln_config(settings))
         _write_hsm_secret_once(lightning_dir / CLN_HSM_SECRET_PATH)
         return [str(binary), *cln_arguments(settings)]
 
     handle = ProcessHandle(name, prepare, workdir / "lightningd.log")
-    return ClnDriver(handle, ClnRpcEndpoint(unix_path=rpc_file), (LOCALHOST, p2p_port), developer=True)
+    endpoint = ClnRpcEndpoint(unix_path=rpc_file)
+    return ClnDriver(handle, endpoint, (LOCALHOST, p2p_port), developer=True, hold_plugin=True)
 
 
 def lnd_process_driver(

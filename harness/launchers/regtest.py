@@ -99,6 +99,7 @@ class ClnSettings:
     bitcoin_cli: str | None = None  # bcli shells out to bitcoin-cli; None: the one on PATH
     developer: bool = True  # dev-bitcoind-poll and dev-fail need developer mode
     rpc_file: str | None = None  # a short path: unix socket paths are limited to ~108 bytes
+    plugins: tuple[str, ...] = ()  # extra plugin files (the harness's hold plugin, local processes)
 
 
 def cln_config(settings: ClnSettings) -> str:
@@ -121,6 +122,7 @@ def cln_config(settings: ClnSettings) -> str:
         lines.append(f"bitcoin-cli={settings.bitcoin_cli}")
     if settings.rpc_file is not None:
         lines.append(f"rpc-file={settings.rpc_file}")
+    lines += [f"plugin={plugin}" for plugin in settings.plugins]
     if settings.developer:
         lines += ["developer", "dev-bitcoind-poll=1", "dev-fast-gossip"]
     return "\n".join(lines) + "\n"

@@ -50,6 +50,8 @@ _FAULT_STEPS = frozenset(
         "wait_channel_quiet",
     }
 )
+# the fault steps a driver with Capability.HOLD_PREIMAGES can do (PreimageHolding)
+_HOLD_STEPS = frozenset({"hold_preimages", "release_preimages", "release_held_htlcs"})
 _NODE_STEPS: Mapping[str, Capability] = {
     "disconnect_nodes": Capability.DISCONNECT,
     "force_close": Capability.FORCE_CLOSE,
@@ -65,6 +67,9 @@ class Need:
     capability: Capability
     step_index: int
     line: int
+    #: a narrower capability that meets this need too (withholding preimages is a fault control the
+    #: reference node has and a cln node has through the harness's plugin)
+    alternative: Capability | None = None
 
 
 def _step_needs(call: StepCall) -> Iterator[Need]:
@@ -82,18 +87,21 @@ def _step_needs(call: StepCall) -> Iterator[Need]:
         return
     if name in _NODE_STEPS:
         yield Need(node, _NODE_STEPS[name], call.index, call.line)
+    elif name in _HOLD_STEPS:
+        yield Need(node, Capability.FAULT_CONTROLS, call.index, call.line, Capability.HOLD_PREIMAGES)
     elif name in _FAULT_STEPS:
         yield Need(node, Capability.FAULT_CONTROLS, call.index, call.line)
 
 
 def scenario_needs(scenario: Scenario) -> tuple[Need, ...]:
     """Every (node, capability) the scenario's steps need, in step order, without repeats."""
-    seen: set[tuple[str, Capability]] = set()
+    seen: set[tuple[str, Capability, Capability | None]] = set()
     needs = []
     for call in scenario.steps:
         for need in _step_needs(call):
-            if (need.node, need.capability) not in seen:
-                seen.add((need.node, need.capability))
+            key = (need.node, need.capability, need.alternative)
+            if key not in seen:
+                seen.add(key)
                 needs.append(need)
     return tuple(needs)
 
@@ -108,6 +116,8 @@ def unmet_needs(scenario: Scenario, implementations: Mapping[str, str]) -> list[
         if declared is None:
             continue
         reason = declared.lacks(need.capability)
+        if need.alternative is not None and declared.lacks(need.alternative) is None:
+            reason = None
         if reason is not None and reason not in reasons:
             reasons.append(reason)
     return reasons

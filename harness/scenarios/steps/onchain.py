@@ -17,7 +17,12 @@ from dataclasses import dataclass, field
 
 from harness.chain import ChainBackend, EmbeddedChain, OutPoint
 from harness.chain.bitcoind import BitcoindChain
-from harness.drivers.base import ChainFollowing, ResolutionReporting, UnsupportedOperation
+from harness.drivers.base import (
+    ChainFollowing,
+    PreimageHolding,
+    ResolutionReporting,
+    UnsupportedOperation,
+)
 from harness.drivers.bitcoind_source import BitcoindBackendSource
 from harness.drivers.peer import ExpectationFailed
 from harness.drivers.reference import EmbeddedChainSource
@@ -46,6 +51,10 @@ class HoldPreimages(Step):
     node: DriverName
 
     async def run(self, ctx: StepContext) -> str | None:
+        driver = ctx.driver(self.node)
+        if isinstance(driver, PreimageHolding):  # another implementation with the control (cln)
+            await driver.hold_preimages()
+            return f"{self.node} withholds preimages"
         ln = reference_node(ctx, self.node, "hold_preimages")
         ln.controls.withhold_preimages = True
         return f"{self.node} withholds preimages"
@@ -63,6 +72,10 @@ class ReleasePreimages(Step):
     channel: str = "channel"
 
     async def run(self, ctx: StepContext) -> str | None:
+        driver = ctx.driver(self.node)
+        if isinstance(driver, PreimageHolding):
+            count = await driver.release_preimages(channel_ref(ctx, self.channel).channel_id)
+            return f"{self.node} released {count} held HTLC(s)"
         ln = reference_node(ctx, self.node, "release_preimages")
         ref = channel_ref(ctx, self.channel)
         ln.controls.withhold_preimages = False
@@ -83,6 +96,10 @@ class ReleaseHeldHtlcs(Step):
     channel: str = "channel"
 
     async def run(self, ctx: StepContext) -> str | None:
+        driver = ctx.driver(self.node)
+        if isinstance(driver, PreimageHolding):
+            count = await driver.release_held_htlcs(channel_ref(ctx, self.channel).channel_id)
+            return f"{self.node} settles its {count} held HTLC(s)"
         ln = reference_node(ctx, self.node, "release_held_htlcs")
         slot = ln.channels.find(channel_ref(ctx, self.channel).channel_id.hex())
         ln.controls.withhold_preimages = False
