@@ -52,6 +52,9 @@ class NoticeRecorder:
     def __init__(self, node: Node) -> None:
         self.notices: list[ReceivedNotice] = []
         self.mark = 0
+        # connections lost per peer at the mark: a node that reacts only by closing the connection (BOLT 2
+        # asks for a `warning` first) is told apart from one that did nothing
+        self.disconnects_at_mark: dict[bytes, int] = {}
         # `ignore_errors`: received errors are recorded but not acted on (no channel failed, nothing
         # broadcast), so what reaches the chain is the other node's doing
         self.ignore_errors = False
@@ -122,6 +125,8 @@ def before_misbehaviour(ctx: StepContext, ln: LightningNode, node: str, peer: st
     _remember_baseline(ctx, ln, node, peer)
     recorder = notice_recorder(ln)
     recorder.mark = len(recorder.notices)
+    peer_id = ctx.driver(peer).node_id
+    recorder.disconnects_at_mark[peer_id] = len(ln.node.disconnects(peer_id))
 
 
 @register_step
@@ -192,9 +197,12 @@ class ExpectNotice(Step):
             notice = await recorder.wait_for(wanted, self.timeout_s)
         except TimeoutError as exc:
             seen = ", ".join(n.name.value for n in recorder.since_mark()) or "nothing"
+            peer_id = ctx.driver(self.peer).node_id
+            closed = len(ln.node.disconnects(peer_id)) > recorder.disconnects_at_mark.get(peer_id, 0)
+            link = "it closed the connection without one" if closed else "the connection stayed open"
             raise ExpectationFailed(
                 f"{self.peer} sent no {self.message.value.replace('_', ' ')} about {self.channel} "
-                f"within {self.timeout_s:g}s (received: {seen})"
+                f"within {self.timeout_s:g}s (received: {seen}; {link})"
             ) from exc
         text = notice.data.decode("utf-8", "replace")[:300]
         return f"{self.peer} sent {notice.name.value}: {text!r}"
