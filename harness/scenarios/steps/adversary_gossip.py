@@ -15,6 +15,7 @@ older than two weeks or far in the future) and each step can name the one it mea
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import enum
 import hashlib
@@ -167,12 +168,15 @@ class GossipChannelStep(Step):
         if self.funding is FundingKind.OTHER_SCRIPT:
             keys[1] = PrivateKey(_secret(ctx.scenario_seed, self.name, "stranger")).public_key.format()
         chain = ctx.chain
-        outpoint = chain.fund(funding_script_pubkey(keys[0], keys[1]), self.amount_sat)
-        chain.mine(self.confirmations)
-        info = chain.get_tx(outpoint.txid)
+        # threads: over bitcoind RPC these calls must not hold up the nodes sharing this event loop
+        outpoint = await asyncio.to_thread(
+            chain.fund, funding_script_pubkey(keys[0], keys[1]), self.amount_sat
+        )
+        await asyncio.to_thread(chain.mine, self.confirmations)
+        info = await asyncio.to_thread(chain.get_tx, outpoint.txid)
         if info.block_height is None:
             raise ExpectationFailed(f"funding {outpoint.txid} of {self.name} did not confirm")
-        block = chain_source(ctx).block_at(info.block_height)
+        block = await asyncio.to_thread(chain_source(ctx).block_at, info.block_height)
         tx_index = next(i for i, tx in enumerate(block.txs) if tx.txid_hex == outpoint.txid)
         scid = ShortChannelId(info.block_height, tx_index, outpoint.vout)
         ctx.set_value(
