@@ -48,6 +48,7 @@ _FAULT_STEPS = frozenset(
         "expect_no_rejection",
         "wait_shutdown_received",
         "wait_channel_quiet",
+        "expect_no_htlc_removal",
     }
 )
 # the fault steps a driver with Capability.HOLD_PREIMAGES can do (PreimageHolding)

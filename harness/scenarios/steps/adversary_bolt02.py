@@ -44,6 +44,7 @@ from harness.scenarios.steps.channels import (
     wrong_signature,
 )
 from reference_node.channel.actions import Action
+from reference_node.channel.ledger import REMOVALS
 from reference_node.channel.messages import ChannelReestablish
 from reference_node.channel.params import Side
 from reference_node.channel.revocation import remote_secret
@@ -263,6 +264,47 @@ class WaitShutdownReceived(Step):
                 f"no shutdown received on {self.channel} within {self.timeout_s:g}s"
             ) from exc
         return f"{self.node} received shutdown on {self.channel}"
+
+
+@register_step
+@dataclass(frozen=True)
+class ExpectNoHtlcRemoval(Step):
+    """For `window_s`, `peer` removes none of the reference node's HTLCs on `channel` (no
+    `update_fulfill_htlc`, `update_fail_htlc` or `update_fail_malformed_htlc` arrives): BOLT 2 "until
+    the corresponding HTLC is irrevocably committed in both sides' commitment transactions: MUST NOT
+    send" them. A wait for something that must not happen: it ends on the first removal, else at
+    `window_s`."""
+
+    NAME = "expect_no_htlc_removal"
+    SUMMARY = "the node removes none of the reference peer's HTLCs for a while"
+    node: DriverName
+    peer: DriverName
+    channel: str = "channel"
+    window_s: float = 3.0
+
+    def check_arguments(self) -> None:
+        if self.window_s <= 0:
+            raise ValueError("window_s must be positive")
+
+    async def run(self, ctx: StepContext) -> str | None:
+        ln = reference_node(ctx, self.node, "expect_no_htlc_removal")
+        channel = channel_slot(ctx, ln, self.channel).channel
+
+        def removals() -> list[str]:
+            ledger = channel.data.ledger
+            if ledger is None:
+                return []
+            return [
+                f"{u.kind.value} of HTLC {u.htlc_id}"
+                for u in ledger.updates
+                if u.proposer is Side.REMOTE and u.kind in REMOVALS
+            ]
+
+        try:
+            await ln.channels.changes.wait_for(lambda: bool(removals()), self.window_s)
+        except TimeoutError:
+            return f"{self.peer} removed no HTLC within {self.window_s:g}s"
+        raise ExpectationFailed(f"{self.peer} sent {', '.join(removals())} within {self.window_s:g}s")
 
 
 # -- signatures and secrets, wrong on purpose ------------------------------------------------------------
