@@ -14,6 +14,13 @@ tests/data/api_responses/cln/):
 - channel_id is taken as CLN reports it: for dual-funded (v2) channels it is not the funding outpoint XOR.
 - errors: JSON-RPC errors become `ClnRpcError` (method, code, message); `pay`'s documented failure codes are
   a failed PaymentResult, not an exception.
+
+Optional capabilities (harness/drivers/base.py): ChainFollowing (`sync`: getchaininfo then waitblockheight,
+so mining steps let lightningd see each block before the next), ResolutionReporting (a channel is
+irrevocably resolved once lightningd forgot it) and PreimageHolding (the harness's plugin,
+harness/drivers/cln_hold_plugin.py, when the launcher loaded it: local processes).
+
+Checked against lightningd v25.12 and bitcoind v31.99 (tests/test_launchers_real_programs.py).
 """
 
 from __future__ import annotations
