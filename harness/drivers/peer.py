@@ -57,10 +57,16 @@ class PeerSession(abc.ABC):
 
     @abc.abstractmethod
     async def expect(
-        self, message: str, fields: Mapping[str, Any], timeout_s: float, skip_keepalive: bool = True
+        self,
+        message: str,
+        fields: Mapping[str, Any],
+        timeout_s: float,
+        skip_keepalive: bool = True,
+        *,
+        skip_gossip: bool = False,
     ) -> ReceivedMessage:
-        """The next message (passing over ping/pong when `skip_keepalive`) must be `message` with
-        `fields` matching; raise ExpectationFailed otherwise."""
+        """The next message (passing over ping/pong when `skip_keepalive`, and BOLT 7 gossip traffic
+        when `skip_gossip`) must be `message` with `fields` matching; raise ExpectationFailed otherwise."""
 
     @abc.abstractmethod
     async def expect_error_or_warning(self, timeout_s: float) -> ReceivedMessage: ...

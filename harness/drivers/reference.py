@@ -64,7 +64,7 @@ from reference_node.pay import Multihop, MultihopConfig, enable_multihop
 from reference_node.payments.channels import ChannelCommandError, ChannelSlot, scid_text
 from reference_node.payments.service import PaymentError
 from reference_node.rpc import CLN_STATE
-from reference_node.scripted_peer import KEEPALIVE, ScriptedPeer, ScriptExpectationFailed
+from reference_node.scripted_peer import GOSSIP_TRAFFIC, KEEPALIVE, ScriptedPeer, ScriptExpectationFailed
 from reference_node.scripted_peer import TraceDirection as PeerTraceDirection
 from reference_node.store import PaymentStatus
 from reference_node.unix_socket import open_unix_connection
@@ -428,9 +428,17 @@ class ScriptedPeerSession(PeerSession):
         await self._connected().send_raw(data)
 
     async def expect(
-        self, message: str, fields: Mapping[str, Any], timeout_s: float, skip_keepalive: bool = True
+        self,
+        message: str,
+        fields: Mapping[str, Any],
+        timeout_s: float,
+        skip_keepalive: bool = True,
+        *,
+        skip_gossip: bool = False,
     ) -> ReceivedMessage:
-        skip = KEEPALIVE if skip_keepalive else frozenset()
+        skip = (KEEPALIVE if skip_keepalive else frozenset()) | (
+            GOSSIP_TRAFFIC if skip_gossip else frozenset()
+        )
         try:
             received = await self._connected().expect(message, timeout_s, skip=skip)
         except ScriptExpectationFailed as exc:

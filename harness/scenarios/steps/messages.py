@@ -141,7 +141,9 @@ class SendUnknown(Step):
 @dataclass(frozen=True)
 class Expect(Step):
     """The next message from the node must be `message`, and every field given must match (the rest
-    may be anything). ping/pong in between are passed over unless `skip_keepalive: false`."""
+    may be anything). ping/pong in between are passed over unless `skip_keepalive: false`; BOLT 7 gossip
+    traffic (a node that negotiated gossip_queries may send `gossip_timestamp_filter` or queries right
+    after `init`) with `skip_gossip: true`."""
 
     NAME = "expect"
     SUMMARY = "expect a message with matching fields"
@@ -151,13 +153,19 @@ class Expect(Step):
     fields: MessageFields = field(default_factory=dict)
     timeout_s: float = DEFAULT_TIMEOUT_S
     skip_keepalive: bool = True
+    skip_gossip: bool = False
 
     def check_arguments(self) -> None:
         _check_message_name(self.message)
 
     async def run(self, ctx: StepContext) -> str | None:
         session = ctx.peer(self.peer)
-        received = await session.expect(self.message, self.fields, self.timeout_s, self.skip_keepalive)
+        if self.skip_gossip:
+            received = await session.expect(
+                self.message, self.fields, self.timeout_s, self.skip_keepalive, skip_gossip=True
+            )
+        else:
+            received = await session.expect(self.message, self.fields, self.timeout_s, self.skip_keepalive)
         return f"received {received.name}"
 
 
