@@ -45,6 +45,7 @@ from typing import Any
 
 import pytest
 
+from harness.drivers.capabilities import timeout_factor
 from harness.drivers.targets import CHAINS, LAUNCHERS, TargetSpec, TargetSpecError
 from harness.report import RunInfo, build_report, write_reports
 from harness.report.junit import evidence_text
@@ -309,6 +310,10 @@ def _run_to_completion(scenario_run: Coroutine[Any, Any, ScenarioResult]) -> Sce
             loop.close()
 
 
+#: time beyond a scenario's own (scaled) limit for starting and stopping its nodes
+_HANG_GUARD_MARGIN_S = 120.0
+
+
 class ScenarioFailed(AssertionError):
     def __init__(self, result: ScenarioResult) -> None:
         super().__init__(result.reason)
@@ -323,6 +328,12 @@ class ScenarioItem(pytest.Item):
         self.target = pairing.target
         for tag in scenario.tags:
             self.extra_keyword_matches.add(tag)
+        # a slow implementation's scenarios get longer limits (DriverCapabilities.timeout_factor): the
+        # hang guard (pytest-timeout, [tool.pytest.ini_options] timeout) must not cut them shorter
+        settings = RunSettings(target=self.target, seed=0, workdir=Path("."), peer=pairing.peer)
+        factor = timeout_factor(settings.implementation_of(scenario).values())
+        if factor > 1.0:
+            self.add_marker(pytest.mark.timeout(scenario.timeout_s * factor + _HANG_GUARD_MARGIN_S))
 
     def runtest(self) -> None:
         state = self.config.stash[STATE_KEY]
