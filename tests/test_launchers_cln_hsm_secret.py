@@ -1,6 +1,6 @@
-"""lightningd launched as a process gets a plain 32-byte hsm_secret before its first start, and keeps it
-across restarts (regtest.new_cln_hsm_secret: v25.12's mnemonic secrets make its wallet miss its own
-on-chain sweeps)."""
+"""What the process launcher prepares before lightningd starts: a plain 32-byte hsm_secret, kept across
+restarts (regtest.new_cln_hsm_secret: v25.12's mnemonic secrets make its wallet miss its own on-chain
+sweeps), and a chain past genesis (v25.12 aborts accepting a channel at height 0)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,24 @@ from harness.launchers.process import cln_process_driver
 from harness.launchers.regtest import CLN_HSM_SECRET_PATH, BitcoindRpc
 
 
+class _Chain:
+    """The two ChainBackend calls the launcher makes before lightningd starts."""
+
+    def __init__(self, height: int) -> None:
+        self.blocks = height
+
+    def height(self) -> int:
+        return self.blocks
+
+    def mine(self, count: int) -> None:
+        self.blocks += count
+
+
+_CHAIN = _Chain(0)
+
+
 async def _no_chain() -> ChainService:
-    return ChainService(BitcoindRpc("127.0.0.1", 1, "u", "p"), None, "none", lambda: None)  # type: ignore[arg-type]
+    return ChainService(BitcoindRpc("127.0.0.1", 1, "u", "p"), _CHAIN, "none", lambda: None)  # type: ignore[arg-type]
 
 
 def _prepared(tmp_path: Path) -> Path:
@@ -35,3 +51,11 @@ def test_a_plain_32_byte_secret_readable_only_by_its_owner_is_written(tmp_path: 
 def test_a_restart_keeps_the_secret_it_has(tmp_path: Path) -> None:
     first = _prepared(tmp_path).read_bytes()
     assert _prepared(tmp_path).read_bytes() == first
+
+
+def test_a_chain_at_genesis_gets_a_block_before_lightningd_starts(tmp_path: Path) -> None:
+    _CHAIN.blocks = 0
+    _prepared(tmp_path)
+    assert _CHAIN.height() == 1
+    _prepared(tmp_path)
+    assert _CHAIN.height() == 1  # past genesis: nothing mined

@@ -243,6 +243,9 @@ def cln_process_driver(
 
     async def prepare() -> list[str]:
         service = await chain()
+        # lightningd v25.12 aborts accepting a channel while its chain is at genesis (first_blocknum 0:
+        # wallet/wallet.c wallet_channel_save asserts it); a fresh embedded chain starts there
+        await asyncio.to_thread(ensure_tip_after_genesis, service.backend)
         settings = ClnSettings(
             lightning_dir=str(lightning_dir),
             alias=name,
