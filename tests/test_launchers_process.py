@@ -73,9 +73,20 @@ def executable(path: Path, text: str) -> Path:
     return path
 
 
+class FakeChainTip:
+    """The ChainBackend calls a launcher makes before a node starts (a tip past genesis)."""
+
+    def height(self) -> int:
+        return 101
+
+    def mine(self, count: int) -> None:
+        raise AssertionError("a chain past genesis gets no block")
+
+
 def fake_chain_source() -> object:
     async def chain() -> ChainService:
-        return ChainService(BitcoindRpc("127.0.0.1", 18443, "boltcheck", "pw"), None, "fake", lambda: None)  # type: ignore[arg-type]
+        rpc = BitcoindRpc("127.0.0.1", 18443, "boltcheck", "pw")
+        return ChainService(rpc, FakeChainTip(), "fake", lambda: None)  # type: ignore[arg-type]
 
     return chain
 
