@@ -1,6 +1,6 @@
 """The ChainBackend contract, run against every backend: EmbeddedChain in-process, BitcoindChain over
 `boltcheck chain`'s RPC (a separate process), and BitcoindChain over a real bitcoind (marker `bitcoind`,
-skipped when no bitcoind binary is on PATH or in $BITCOIND)."""
+skipped when no bitcoind binary is found: BOLTCHECK_BITCOIND_BIN, $BITCOIND or PATH)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ChainBac
             process.stop()
         return
     if find_bitcoind() is None:
-        pytest.skip("no bitcoind binary on PATH or in $BITCOIND")
+        pytest.skip("needs bitcoind (BOLTCHECK_BITCOIND_BIN, $BITCOIND or PATH)")
     launched = launch_bitcoind(data_dir=tmp_path / "bitcoind")
     launched.chain.poll_interval = 0.2
     launched.chain.mine(101)  # mature a coinbase for the wallet faucet
