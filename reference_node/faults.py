@@ -3,7 +3,8 @@
 Two kinds:
 - `Defect`s are chosen when the node starts (`--target reference:defect=NAME`) and never change: a frozen
   `Faults` value is passed into the node and down to where each applies. Each defect acts at a boundary
-  the node owns (the channel signer, the final-node HTLC checks), never by patching the channel machine.
+  the node owns (the channel signer, the channel `Policy`, the final-node HTLC checks), never by patching
+  the channel machine.
 - `Controls` are switched at run time by the harness (`dev-*` RPC methods or the in-process driver):
   drop or delay an outgoing message type, withhold preimages, go offline; plus one-shot actions the node
   exposes directly (send a raw message).
@@ -14,10 +15,11 @@ scenario is never run against a node that silently lacks its defect.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass, field
 
-from reference_node.channel.params import Basepoints
+from reference_node.channel.params import Basepoints, Policy
 from reference_node.channel.signer import (
     ChannelSigner,
     ClosingTxSpec,
@@ -38,7 +40,10 @@ class Defect(enum.Enum):
     ACCEPT_UNDERPAYMENT = "accept-underpayment"
     # never reveal a preimage: incoming HTLCs stay until they time out
     WITHHOLD_PREIMAGE = "withhold-preimage"
-    # needs a hook inside reference_node/channel (not there yet)
+    # BOLT 2 update_add_htlc: ignore the channel reserve, as sender (offer HTLCs that leave us below the
+    # reserve the peer asked for, the commitment fee still paid) and as receiver (accept HTLCs the peer
+    # cannot afford while keeping the reserve we asked for): channel Policy enforce_sender_reserve and
+    # enforce_receiver_reserve off
     SKIP_RESERVE_CHECK = "skip-reserve-check"
     # BOLT 5 (reference_node/onchain): never punish a revoked commitment
     NO_PENALTY = "no-penalty"
@@ -50,10 +55,9 @@ class Defect(enum.Enum):
     TRUST_GOSSIP_FUNDING = "trust-gossip-funding"
 
 
-# Defects the node cannot apply yet, and why (checked at start).
-NOT_YET_APPLICABLE: dict[Defect, str] = {
-    Defect.SKIP_RESERVE_CHECK: "the reserve check lives inside reference_node/channel; it has no switch yet",
-}
+# Defects the node cannot apply yet, and why (checked at start): none at present; a new defect whose
+# hook is not written yet is listed here so the node refuses to start with it.
+NOT_YET_APPLICABLE: dict[Defect, str] = {}
 
 
 class UnknownDefect(ValueError):
@@ -91,6 +95,12 @@ class Faults:
 
     def has(self, defect: Defect) -> bool:
         return defect in self.defects
+
+    def channel_policy(self, policy: Policy) -> Policy:
+        """The `Policy` every channel of the node gets: `policy` with the defects' switches off."""
+        if self.has(Defect.SKIP_RESERVE_CHECK):
+            return dataclasses.replace(policy, enforce_sender_reserve=False, enforce_receiver_reserve=False)
+        return policy
 
     def wrap_signer(self, signer: ChannelSigner) -> ChannelSigner:
         if self.has(Defect.ACCEPT_BAD_COMMITMENT_SIG) or self.has(Defect.WRONG_HTLC_ORDERING):

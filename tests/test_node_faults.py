@@ -14,8 +14,16 @@ from harness.chain.embedded import EmbeddedChain
 from harness.drivers.reference import EmbeddedChainSource
 from reference_node.channel import ChannelState
 from reference_node.channel.bolt3_signer import Bolt3Signer
+from reference_node.channel.params import Policy
 from reference_node.channel.signer import CommitmentSignatures, CommitmentView, FundingInfo
-from reference_node.faults import Defect, DefectiveSigner, Faults, UnknownDefect, UnsupportedDefect
+from reference_node.faults import (
+    NOT_YET_APPLICABLE,
+    Defect,
+    DefectiveSigner,
+    Faults,
+    UnknownDefect,
+    UnsupportedDefect,
+)
 from reference_node.node import LightningNode
 from reference_node.nodekey import Entropy, NodeKey
 from reference_node.store import InvoiceStatus, PaymentStatus
@@ -33,10 +41,24 @@ def test_an_unknown_defect_name_is_refused_with_the_known_ones() -> None:
         Faults.parse(["no-such-defect"])
 
 
-@pytest.mark.parametrize("name", ["skip-reserve-check"])
-def test_a_defect_without_its_hook_is_refused_at_start(name: str) -> None:
-    with pytest.raises(UnsupportedDefect, match=name):
-        Faults.parse([name]).check_applicable()
+def test_a_defect_without_its_hook_is_refused_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    # every defect has its hook today: stand one in as not yet applicable
+    monkeypatch.setitem(NOT_YET_APPLICABLE, Defect.NO_PENALTY, "no hook in this test")
+    with pytest.raises(UnsupportedDefect, match="no-penalty"):
+        Faults.parse(["no-penalty"]).check_applicable()
+
+
+def test_skip_reserve_check_switches_off_both_reserve_checks_of_the_channel_policy() -> None:
+    faults = Faults.parse(["skip-reserve-check"])
+    faults.check_applicable()
+    policy = faults.channel_policy(Policy(chain_hashes=frozenset({bytes(32)})))
+    assert (policy.enforce_sender_reserve, policy.enforce_receiver_reserve) == (False, False)
+    assert policy.enforce_sender_limits  # only the reserve part
+
+
+def test_a_correct_node_keeps_the_channel_policy_unchanged() -> None:
+    policy = Policy(chain_hashes=frozenset({bytes(32)}))
+    assert Faults().channel_policy(policy) is policy
 
 
 class _RecordingSigner:

@@ -57,11 +57,26 @@ class NormalMixin(EstablishMixin):
                 f"{in_flight} msat offered > max_htlc_value_in_flight_msat "
                 f"{receiver_params.max_htlc_value_in_flight_msat}"
             )
+        if sender is Side.REMOTE and not self.policy.enforce_receiver_reserve:
+            # receiver rule switched off ("cannot afford at the current `feerate_per_kw` (while
+            # maintaining its channel reserve ...)"): only an HTLC beyond the sender's whole balance is
+            # refused, which no commitment could hold (BOLT 3 "Fee Payment" takes the fee from what
+            # the funder has left, so a commitment short of its fee can still be built)
+            if view.balance_msat(sender) < 0:
+                raise e.HtlcSenderCannotAfford(f"sender balance {view.balance_msat(sender)} msat < 0")
+            return
         balance = self.balance_after_fees_msat(receiver, view, sender)
-        if balance < self.reserve_msat_of(sender):
-            raise e.HtlcSenderCannotAfford(
-                f"sender balance after fees {balance} msat < reserve {self.reserve_msat_of(sender)} msat"
-            )
+        floor = self._reserve_floor_msat(sender)
+        if balance < floor:
+            kept = "its channel reserve" if floor else "nothing: it cannot pay the commitment fee"
+            raise e.HtlcSenderCannotAfford(f"sender balance after fees {balance} msat < {floor} msat, {kept}")
+
+    def _reserve_floor_msat(self, sender: Side) -> int:
+        """What `sender` must keep after fees once it offered an HTLC: its channel reserve; for our own
+        HTLCs with `enforce_sender_reserve` off, only the fees (the commitment keeps its fee)."""
+        if sender is Side.LOCAL and not self.policy.enforce_sender_reserve:
+            return 0
+        return self.reserve_msat_of(sender)
 
     def _dust_exposure_exceeded(self, views: list[tuple[Side, LedgerView]]) -> bool:
         limit = self.policy.max_dust_htlc_exposure_msat
@@ -153,14 +168,17 @@ class NormalMixin(EstablishMixin):
 
     def _check_fee_margins(self, remote_view: LedgerView, local_view: LedgerView) -> None:
         opener = self.data.opener
+        enforced = self.policy.enforce_sender_reserve
+        floor = self.reserve_msat_of(opener) if enforced else 0
         for holder, view in ((Side.REMOTE, remote_view), (Side.LOCAL, local_view)):
             funder_balance = self.balance_after_fees_msat(holder, view, opener)
-            if funder_balance < self.reserve_msat_of(opener):
+            if funder_balance < floor:
                 # both for the funder (MUST NOT) and the non-funder (SHOULD NOT)
                 raise e.CommandRejected(
                     "the funder could not pay the commitment fee while keeping its reserve"
                 )
-            if opener is Side.LOCAL:
+            # the fee spike buffer is room kept above the reserve: it goes with the reserve check
+            if opener is Side.LOCAL and enforced:
                 # fee spike buffer: room for one more non-dust HTLC at `fee_spike_multiple` x the feerate
                 feerate = view.feerate_per_kw * self.policy.fee_spike_multiple
                 figures = self.figures(holder, view, feerate)

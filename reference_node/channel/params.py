@@ -128,6 +128,15 @@ class Policy:
     # update_add_htlc (htlc_minimum_msat, max_accepted_htlcs, max_htlc_value_in_flight_msat, reserve, fees,
     # cltv_expiry, amount 0) so a peer's receiver checks can be tested. Never False in a real node.
     enforce_sender_limits: bool = True
+    # narrower switches for testing a peer's reserve checks; never False in a real node. BOLT 2
+    # update_add_htlc, "while maintaining its channel reserve". `enforce_sender_reserve` off: the HTLCs
+    # we offer only have to leave us able to pay the commitment fee (and anchors), not the reserve the
+    # peer asked for (sender MUST NOT / MUST / SHOULD NOT, including the fee spike buffer kept above the
+    # reserve). `enforce_receiver_reserve` off: the receiver rule "cannot afford at the current
+    # `feerate_per_kw` (while maintaining its channel reserve ...)" is not checked; an HTLC beyond the
+    # sender's whole balance is still refused (no commitment could hold it).
+    enforce_sender_reserve: bool = True
+    enforce_receiver_reserve: bool = True
     accepted_channel_types: frozenset[ChannelType] = field(
         default_factory=lambda: frozenset(
             {
