@@ -29,16 +29,24 @@ from pathlib import Path
 from harness.chain import ChainBackend
 from harness.chain.bitcoind import BitcoindChain
 from harness.chain.embedded import EmbeddedChain
-from harness.drivers.base import UnsupportedOperation
+from harness.drivers.base import ChannelState as DriverChannelState
+from harness.drivers.base import NodeAddress, OpenChannelOptions, UnsupportedOperation
 from harness.drivers.peer import ExpectationFailed
 from harness.drivers.reference import EmbeddedChainSource
 from harness.scenarios.registry import register_step
 from harness.scenarios.step import DriverName, Step, StepContext
 from harness.scenarios.steps.network_chain import SharedBitcoindSource
+from harness.scenarios.steps.network_foreign import (
+    ForeignMember,
+    advertised_policy,
+    settled_balance_msat,
+    sync_follower,
+)
 from reference_node.chain_source import ChainSource
 from reference_node.channel import ChannelState
 from reference_node.forwarding.policy import ForwardingPolicy
 from reference_node.forwarding.relay import RelayConfig
+from reference_node.gossip.announcements import ChannelPolicy
 from reference_node.gossip.flags import Direction
 from reference_node.gossip.route import Route, build_route
 from reference_node.gossip_sync import GossipConfig
@@ -83,6 +91,11 @@ class NetworkSpec:
 
 @dataclass
 class ReferenceNetwork:
+    """The network's nodes: `nodes` and `multihop` hold the reference nodes in network order; `indexes`
+    gives each one's network index (0..n-1 when every node is a reference node); `foreign` is the node of
+    another implementation at the remaining index, if any. Steps address nodes by network index
+    (`node`, `services`)."""
+
     spec: NetworkSpec
     chain: ChainBackend
     nodes: list[LightningNode]
@@ -90,16 +103,75 @@ class ReferenceNetwork:
     channel_ids: list[bytes] = field(default_factory=list)
     adopted: frozenset[int] = frozenset()  # nodes a driver started (and stops)
     shared_source: SharedBitcoindSource | None = None  # the nodes' source on --chain bitcoind
+    foreign: ForeignMember | None = None  # the node under test when it is not an in-process reference node
+    indexes: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.indexes:
+            self.indexes = list(range(len(self.nodes)))
+
+    def _position(self, index: int, operation: str) -> int:
+        if self.foreign is not None and index == self.foreign.index:
+            raise UnsupportedOperation(
+                self.foreign.driver.implementation,
+                operation,
+                f"node {index} is the node under test; only a reference node can {operation} here",
+            )
+        return self.indexes.index(index)
+
+    def node(self, index: int, operation: str = "take this part") -> LightningNode:
+        return self.nodes[self._position(index, operation)]
+
+    def services(self, index: int, operation: str = "take this part") -> Multihop:
+        return self.multihop[self._position(index, operation)]
+
+    def node_id(self, index: int) -> bytes:
+        if self.foreign is not None and index == self.foreign.index:
+            return self.foreign.node_id
+        return self.node(index).node_id
 
     def index_of(self, node_id: bytes) -> int:
-        return next(i for i, n in enumerate(self.nodes) if n.node_id == node_id)
+        if self.foreign is not None and node_id == self.foreign.node_id:
+            return self.foreign.index
+        return next(self.indexes[i] for i, n in enumerate(self.nodes) if n.node_id == node_id)
+
+    def foreign_channels_msat(self) -> dict[bytes, int]:
+        """The foreign node's balance in each of its channels (channel_id -> msat), as its reference
+        peer's commitment says (BOLT 2; the peer's `theirs`)."""
+        if self.foreign is None:
+            return {}
+        found: dict[bytes, int] = {}
+        for node in self.nodes:
+            for slot in node.channels.slots.values():
+                data = slot.channel.data
+                if (
+                    data.ledger is not None
+                    and data.channel_id in self.channel_ids
+                    and (slot.peer_id == self.foreign.node_id)
+                ):
+                    found[data.channel_id] = slot.channel.balances_msat()[1]
+        return found
 
     def balances_msat(self) -> list[int]:
-        """Each node's balance summed over its channels (BOLT 2 commitment balances, HTLCs excluded)."""
-        return [
-            sum(s.channel.balances_msat()[0] for s in node.channels.slots.values() if s.channel.data.ledger)
-            for node in self.nodes
-        ]
+        """Each node's balance summed over its channels (BOLT 2 commitment balances, HTLCs excluded), by
+        network index; the foreign node's as its peers' commitments say (`check_foreign_balance` checks
+        it reports the same)."""
+        balances = [0] * self.spec.nodes
+        for index, node in zip(self.indexes, self.nodes, strict=True):
+            balances[index] = sum(
+                s.channel.balances_msat()[0] for s in node.channels.slots.values() if s.channel.data.ledger
+            )
+        if self.foreign is not None:
+            balances[self.foreign.index] = sum(self.foreign_channels_msat().values())
+        return balances
+
+    async def check_foreign_balance(self, timeout_s: float) -> str:
+        """The foreign node's own `list_channels` balances equal its peers' view, to the msat."""
+        if self.foreign is None:
+            return ""
+        expected = self.foreign_channels_msat()
+        total = await settled_balance_msat(self.foreign, expected, timeout_s)
+        return f"; {self.foreign.name} reports {total} msat over {len(expected)} channels, as its peers do"
 
     async def settled(self, timeout_s: float) -> None:
         """Wait until no channel has an update left to fold into both commitments."""
@@ -115,7 +187,7 @@ class ReferenceNetwork:
     async def stop(self) -> None:
         for multihop in self.multihop:
             await multihop.stop()
-        for index, node in enumerate(self.nodes):
+        for index, node in zip(self.indexes, self.nodes, strict=True):
             if index not in self.adopted:
                 await node.stop()
         if self.shared_source is not None:
@@ -144,10 +216,11 @@ async def build_network(
     seed: int = 0,
     name: str = "net",
     adopt: dict[int, LightningNode] | None = None,
+    foreign: ForeignMember | None = None,
 ) -> ReferenceNetwork:
-    """Start `spec.nodes` reference nodes (or use the already started ones `adopt` gives by index), open
-    every channel, confirm, and return once every channel is normal (gossip may still be spreading:
-    `wait_for_gossip`)."""
+    """Start `spec.nodes` reference nodes (or use the already started ones `adopt` gives by index; the
+    `foreign` node, started by its launcher, takes its index), open every channel, confirm, and return
+    once every channel is normal (gossip may still be spreading: `wait_for_gossip`)."""
     adopt = adopt or {}
     loop = asyncio.get_running_loop()
     # Each node long-polls the chain in a worker thread; the default pool (cores + 4) would starve.
@@ -156,9 +229,12 @@ async def build_network(
         relay=RelayConfig(policy=spec.policy, mpp_timeout_s=spec.mpp_timeout_s),
         gossip=GossipConfig(broadcast_interval_s=spec.broadcast_interval_s, block_poll_s=1.0),
     )
-    nodes, multihop = [], []
+    nodes, multihop, indexes = [], [], []
     source = node_chain_source(chain)
     for index in range(spec.nodes):
+        if foreign is not None and index == foreign.index:
+            continue
+        indexes.append(index)
         if index in adopt:
             node = adopt[index]
             # multi-hop nodes negotiate gossip_queries (BOLT 7 queries and timestamp filters); the adopted
@@ -179,9 +255,18 @@ async def build_network(
         multihop.append(enable_multihop(node, config))
         nodes.append(node)
     shared = source if isinstance(source, SharedBitcoindSource) else None
-    network = ReferenceNetwork(spec, chain, nodes, multihop, adopted=frozenset(adopt), shared_source=shared)
+    network = ReferenceNetwork(
+        spec,
+        chain,
+        nodes,
+        multihop,
+        adopted=frozenset(adopt),
+        shared_source=shared,
+        foreign=foreign,
+        indexes=indexes,
+    )
     try:
-        for index, (node, services) in enumerate(zip(nodes, multihop, strict=True)):
+        for index, node, services in zip(indexes, nodes, multihop, strict=True):
             if index not in adopt:
                 await node.start()
             services.start()
@@ -192,60 +277,103 @@ async def build_network(
     return network
 
 
+async def _mine(network: ReferenceNetwork, blocks: int) -> None:
+    """Mine one block at a time; every reference node and the foreign node (when it follows the chain on
+    its own) process each block before the next."""
+    for _ in range(blocks):
+        await asyncio.to_thread(network.chain.mine, 1)
+        await asyncio.gather(*(n.sync_chain() for n in network.nodes))
+        await sync_follower(network.foreign)
+
+
 async def _open_channels(network: ReferenceNetwork) -> None:
-    spec, chain, nodes = network.spec, network.chain, network.nodes
+    spec, chain, foreign = network.spec, network.chain, network.foreign
     openers = sorted({a for a, _ in spec.channels})
     for index in openers:
         count = sum(1 for a, _ in spec.channels if a == index)
         for _ in range(count):
-            address = nodes[index].wallet.new_address()
+            if foreign is not None and index == foreign.index:
+                address = await foreign.driver.new_address()
+            else:
+                address = network.node(index).wallet.new_address()
             # a thread: over bitcoind RPC the call must not hold up the nodes sharing this event loop
             await asyncio.to_thread(chain.fund, address, spec.channel_sat + _FAUCET_EXTRA_SAT)
-    await asyncio.to_thread(chain.mine, 1)
-    await asyncio.gather(*(n.sync_chain() for n in nodes))
+    await _mine(network, 1)
     for opener, accepter in spec.channels:
-        host, port = nodes[accepter].node.address
-        if nodes[opener].node.peer(nodes[accepter].node_id) is None:
-            await nodes[opener].connect(nodes[accepter].node_id, host, port)
+        await _connect(network, opener, accepter)
     # openers in parallel, each one's channels one at a time (its wallet's coin selection is not concurrent)
     channel_ids: dict[tuple[int, int], bytes] = {}
 
     async def open_all(opener: int) -> None:
         for a, accepter in spec.channels:
-            if a == opener:
-                funding = await nodes[a].fund_channel(
-                    nodes[accepter].node_id,
-                    spec.channel_sat,
-                    spec.push_msat,
-                    announce=(a, accepter) not in spec.private,
+            if a != opener:
+                continue
+            announce = (a, accepter) not in spec.private
+            if foreign is not None and a == foreign.index:
+                options = OpenChannelOptions(announce=announce)
+                info = await foreign.driver.open_channel(
+                    network.node_id(accepter), spec.channel_sat, spec.push_msat, options
                 )
-                channel_ids[(a, accepter)] = funding.channel_id
+                channel_ids[(a, accepter)] = info.channel_id
+                continue
+            funding = await network.node(a).fund_channel(
+                network.node_id(accepter), spec.channel_sat, spec.push_msat, announce=announce
+            )
+            channel_ids[(a, accepter)] = funding.channel_id
 
     await asyncio.gather(*(open_all(opener) for opener in openers))
     network.channel_ids.extend(channel_ids[pair] for pair in spec.channels)
-    await asyncio.to_thread(chain.mine, ANNOUNCE_BLOCKS)
-    await asyncio.gather(*(n.sync_chain() for n in nodes))
+    await _mine(network, ANNOUNCE_BLOCKS)
     for (opener, accepter), channel_id in zip(spec.channels, network.channel_ids, strict=True):
         for index in (opener, accepter):
-            await nodes[index].wait_for_channel(channel_id.hex(), frozenset({ChannelState.NORMAL}), 60.0)
+            if foreign is not None and index == foreign.index:
+                await foreign.driver.wait_for_channel_state(channel_id, DriverChannelState.NORMAL, 60.0)
+            else:
+                await network.node(index).wait_for_channel(
+                    channel_id.hex(), frozenset({ChannelState.NORMAL}), 60.0
+                )
 
 
-def graph_complete(network: ReferenceNetwork, index: int) -> bool:
-    """Node `index` knows every public channel (announced, both updates) and the announcement of every
-    node with a public channel."""
+async def _connect(network: ReferenceNetwork, opener: int, accepter: int) -> None:
+    """The opener connects to the accepter (BOLT 8), unless they are connected already."""
+    foreign = network.foreign
+    if foreign is not None and opener == foreign.index:
+        node = network.node(accepter)
+        if node.node.peer(foreign.node_id) is None:
+            host, port = node.node.address
+            await foreign.driver.connect(NodeAddress(node.node_id, host, port), 30.0)
+        return
+    node = network.node(opener)
+    if foreign is not None and accepter == foreign.index:
+        if node.node.peer(foreign.node_id) is None:
+            await node.connect(foreign.node_id, foreign.address.host, foreign.address.port)
+        return
+    host, port = network.node(accepter).node.address
+    if node.node.peer(network.node_id(accepter)) is None:
+        await node.connect(network.node_id(accepter), host, port)
+
+
+def graph_complete(network: ReferenceNetwork, position: int) -> bool:
+    """The reference node at `position` (in `network.nodes`) knows every public channel (announced, both
+    updates) and the announcement of every reference node with a public channel. A foreign node's own
+    node_announcement is not required: BOLT 7 lets a node announce itself or not (LDK sends none
+    unless asked), and routing through it needs only its channels' updates."""
     spec = network.spec
     public = [pair for pair in spec.channels if pair not in spec.private]
-    graph = network.multihop[index].gossip.graph
+    graph = network.multihop[position].gossip.graph
     channels = [c for c in graph.channels() if c.public]
     if len(channels) < len(public):
         return False
     if any(c.update(d) is None for c in channels for d in Direction):
         return False
-    announced = {node for pair in public for node in pair}
-    return sum(1 for n in graph.nodes() if n.announcement is not None) >= len(announced)
+    announced = {node for pair in public for node in pair} & set(network.indexes)
+    wanted = {network.node_id(i) for i in announced}
+    have = {n.node_id for n in graph.nodes() if n.announcement is not None}
+    return wanted <= have
 
 
 async def wait_for_gossip(network: ReferenceNetwork, timeout_s: float) -> None:
+    """Every reference node's graph is complete (the foreign node's graph is its own: not required)."""
     waits = [
         m.gossip.wait_for(functools.partial(graph_complete, network, i), timeout_s)
         for i, m in enumerate(network.multihop)
@@ -253,15 +381,45 @@ async def wait_for_gossip(network: ReferenceNetwork, timeout_s: float) -> None:
     await asyncio.gather(*waits)
 
 
-def expected_fees_msat(network: ReferenceNetwork, path: tuple[int, ...], amount_msat: int) -> dict[int, int]:
+def forwarding_policy(
+    network: ReferenceNetwork, index: int, outgoing: ShortChannelId | None, next_index: int
+) -> ChannelPolicy:
+    """The fee policy node `index` forwards with over `outgoing` (to node `next_index`): the configured
+    one for a reference node; for the foreign node, what its channel_update for `outgoing` advertises, as
+    the reference node at the channel's other end received it (BOLT 7 "HTLC Fees": the forwarding node's
+    own channel_update for the outgoing channel)."""
+    foreign = network.foreign
+    if foreign is None or index != foreign.index:
+        policy = network.spec.policy
+        return ChannelPolicy(
+            cltv_expiry_delta=policy.cltv_expiry_delta,
+            htlc_minimum_msat=policy.htlc_minimum_msat,
+            htlc_maximum_msat=0,  # not a fee input
+            fee_base_msat=policy.fee_base_msat,
+            fee_proportional_millionths=policy.fee_proportional_millionths,
+        )
+    if outgoing is None:
+        raise ExpectationFailed(f"node {index} forwards on an unknown channel: no policy to check its fee")
+    graph = network.services(next_index, "hold the foreign node's channel_update").gossip.graph
+    return advertised_policy(graph, outgoing, foreign.node_id)
+
+
+def expected_fees_msat(
+    network: ReferenceNetwork,
+    path: tuple[int, ...],
+    amount_msat: int,
+    outgoing: tuple[ShortChannelId, ...] = (),
+) -> dict[int, int]:
     """Each forwarding node's fee for delivering `amount_msat` along `path` (node indexes, payer first),
-    from the configured policy: BOLT 7 "HTLC Fees" fee_base_msat + amount_to_forward *
-    fee_proportional_millionths / 1000000, computed backwards from the payee."""
-    policy = network.spec.policy
+    from its policy (`forwarding_policy`; `outgoing[k]` is the channel from path[k] to path[k+1]): BOLT 7
+    "HTLC Fees" fee_base_msat + amount_to_forward * fee_proportional_millionths / 1000000, computed
+    backwards from the payee."""
     fees: dict[int, int] = {}
     forward = amount_msat
-    for node in reversed(path[1:-1]):
-        fee = policy.fee_base_msat + forward * policy.fee_proportional_millionths // 1_000_000
+    for position in range(len(path) - 2, 0, -1):
+        node = path[position]
+        scid = outgoing[position] if position < len(outgoing) else None
+        fee = forwarding_policy(network, node, scid, path[position + 1]).fee_msat(forward)
         fees[node] = fee
         forward += fee
     return fees
@@ -276,11 +434,13 @@ def check_balance_changes(
 ) -> str:
     """Every node's balance change to the msat: the payee gets what each part delivers, each forwarder
     its fee, the payer pays both; nobody else moves."""
-    expected = [0] * len(network.nodes)
+    expected = [0] * network.spec.nodes
     for part in parts:
         path = path_of(network, part.route)
         delivered = part.route.final_amount_msat
-        fees = expected_fees_msat(network, path, delivered)
+        # hops[k] is reached over hops[k].short_channel_id: the channel from path[k] to path[k + 1]
+        outgoing = tuple(hop.short_channel_id for hop in part.route.hops)
+        fees = expected_fees_msat(network, path, delivered, outgoing)
         expected[path[-1]] += delivered
         for node, fee in fees.items():
             expected[node] += fee
@@ -300,15 +460,15 @@ def check_balance_changes(
 # -- steps -------------------------------------------------------------------------------------------------
 
 
-def _reference_node(ctx: StepContext, name: str, operation: str) -> LightningNode:
+def _member(ctx: StepContext, name: str, index: int) -> tuple[LightningNode | None, ForeignMember | None]:
+    """The node under test as the network's node `index`: the in-process reference node itself (adopted),
+    or any other driver (cln, ldk, an out-of-process reference node) as a foreign member."""
     from harness.drivers.reference import ReferenceDriver
 
     driver = ctx.driver(name)
-    if not isinstance(driver, ReferenceDriver) or driver.lightning is None:
-        raise UnsupportedOperation(
-            driver.implementation, operation, "only an in-process reference node joins"
-        )
-    return driver.lightning
+    if isinstance(driver, ReferenceDriver) and driver.lightning is not None:
+        return driver.lightning, None
+    return None, ForeignMember(index, name, driver, ctx.address(name))
 
 
 def _network(ctx: StepContext, name: str) -> ReferenceNetwork:
@@ -365,12 +525,15 @@ class BuildNetwork(Step):
             spec = NetworkSpec(self.nodes, tuple((a, b) for a, b in self.channels), **options)  # type: ignore[arg-type]
         else:
             spec = NetworkSpec.of_topology(self.nodes, self.topology, **options)
-        adopt = {}
+        adopt, foreign = {}, None
         if self.target is not None:
-            # the node under test takes place `target_at` (only the reference node runs in-process)
-            adopt[self.target_at] = _reference_node(ctx, self.target, self.NAME)
+            # the node under test takes place `target_at`: adopted when it is an in-process reference node,
+            # driven through its NodeDriver otherwise
+            lightning, foreign = _member(ctx, self.target, self.target_at)
+            if lightning is not None:
+                adopt[self.target_at] = lightning
         network = await build_network(
-            spec, chain, ctx.workdir / "network", ctx.scenario_seed, self.name, adopt
+            spec, chain, ctx.workdir / "network", ctx.scenario_seed, self.name, adopt, foreign
         )
         ctx.set_value(f"network/{self.name}", network)
         where = f"; {self.target} is node {self.target_at}" if self.target is not None else ""
@@ -390,7 +553,20 @@ class WaitGossip(Step):
     async def run(self, ctx: StepContext) -> str | None:
         network = _network(ctx, self.network)
         await wait_for_gossip(network, self.timeout_s)
-        return f"{len(network.nodes)} graphs hold {len(network.spec.channels)} channels and every node"
+        detail = f"{len(network.nodes)} reference graphs hold {len(network.spec.channels)} channels"
+        if network.foreign is None:
+            return detail + " and every node"
+        foreign = network.foreign
+        announced = sum(
+            1
+            for m in network.multihop
+            if (record := m.gossip.graph.node(foreign.node_id)) is not None
+            and record.announcement is not None
+        )
+        return (
+            f"{detail} and every reference node; {foreign.name}'s node_announcement reached "
+            f"{announced} of them (its own graph is not read)"
+        )
 
 
 class Outcome(enum.Enum):
@@ -417,12 +593,13 @@ class NetworkPay(Step):
 
     async def run(self, ctx: StepContext) -> str | None:
         network = _network(ctx, self.network)
-        payee = network.nodes[self.payee]
+        payer = network.services(self.payer, "pay from the network's payer")
+        payee = network.node(self.payee, "be the network's payee")
         label = f"network-{ctx.rng.getrandbits(64):016x}"
         invoice = payee.payments.create_invoice(self.amount_msat, label, "boltcheck multi-hop")
         await network.settled(self.timeout_s)
         before = network.balances_msat()
-        result = await network.multihop[self.payer].payer.pay(invoice.bolt11, None, self.timeout_s)
+        result = await payer.payer.pay(invoice.bolt11, None, self.timeout_s)
         if self.expect is Outcome.FAILURE:
             if result.status is PaymentStatus.COMPLETE:
                 raise ExpectationFailed("the payment succeeded; it had to fail")
@@ -440,6 +617,7 @@ class NetworkPay(Step):
         if paid is None or paid.received_msat is None or paid.received_msat < self.amount_msat:
             raise ExpectationFailed("the payee's invoice is not paid in full")
         detail = check_balance_changes(network, before, network.balances_msat(), parts)
+        detail += await network.check_foreign_balance(self.timeout_s)
         return f"{len(parts)} part(s) over {hops} hop(s), {len(result.attempts)} attempt(s); {detail}"
 
 
@@ -477,8 +655,8 @@ class NetworkSendpay(Step):
 
     async def run(self, ctx: StepContext) -> str | None:
         network = _network(ctx, self.network)
-        payer = network.multihop[self.payer].payer
-        payee = network.nodes[self.payee]
+        payer = network.services(self.payer, "send from the network's payer").payer
+        payee = network.node(self.payee, "be the network's payee")
         label = f"sendpay-{ctx.rng.getrandbits(64):016x}"
         invoice_amount = self.amount_msat + (1 if self.fault is RouteFault.UNDERPAY else 0)
         row = payee.payments.create_invoice(invoice_amount, label, "boltcheck sendpay")
@@ -496,7 +674,7 @@ class NetworkSendpay(Step):
         onion_keys = None
         if self.fault is RouteFault.BAD_ONION:
             keys = [hop.node_id for hop in route.hops]
-            keys[self.at_hop] = network.nodes[self.payer].node_id  # a key the hop does not hold
+            keys[self.at_hop] = network.node_id(self.payer)  # a key the hop does not hold
             onion_keys = tuple(keys)
         await network.settled(self.timeout_s)
         before = network.balances_msat()
@@ -526,9 +704,10 @@ class NetworkSendpay(Step):
         if network.balances_msat() != before:
             # a failed HTLC is removed from every channel it crossed: nobody gains or loses anything
             raise ExpectationFailed(f"balances moved after a failure: {before} -> {network.balances_msat()}")
+        foreign = await network.check_foreign_balance(self.timeout_s)
         return (
             f"{result.failure_name} from hop {result.erring_index} (node {erring}), attributed by the payer; "
-            "no balance moved"
+            f"no balance moved{foreign}"
         )
 
 
@@ -581,4 +760,4 @@ class StopNetwork(Step):
     async def run(self, ctx: StepContext) -> str | None:
         network = _network(ctx, self.network)
         await network.stop()
-        return f"{len(network.nodes)} nodes stopped"
+        return f"{len(network.nodes)} reference nodes stopped"
