@@ -60,13 +60,15 @@ REQ_ANCHORS_FEE = (
     R + "generation_htlc_transactions-signer-must-02",
 )
 REQ_TO_REMOTE = (R + "unilateral_close_handling_remote_commitment-local-must-01",)
+# "HTLC Output Handling: Remote Commitment, Remote Offers" (claim with the preimage) is must-05;
+# "..., Local Offers" (take back a timed-out HTLC we offered) is must-02
 REQ_REMOTE_PREIMAGE = (
     R + "unilateral_close_handling_remote_commitment-local-must-03",
-    R + "htlc_output_handling_remote_commitment-local-must-02",
+    R + "htlc_output_handling_remote_commitment-local-must-05",
 )
 REQ_REMOTE_TIMEOUT = (
     R + "unilateral_close_handling_remote_commitment-local-must-02",
-    R + "htlc_output_handling_remote_commitment-local-must-05",
+    R + "htlc_output_handling_remote_commitment-local-must-02",
 )
 REQ_PENALTY_TO_LOCAL = (R + "revoked_transaction_close_handling-local-must-01",)
 REQ_PENALTY_HTLC = (
