@@ -39,6 +39,7 @@ from harness.scenarios.steps.network_chain import SharedBitcoindSource
 from harness.scenarios.steps.network_foreign import (
     ForeignMember,
     advertised_policy,
+    check_paid_by_foreign,
     settled_balance_msat,
     sync_follower,
 )
@@ -593,10 +594,12 @@ class NetworkPay(Step):
 
     async def run(self, ctx: StepContext) -> str | None:
         network = _network(ctx, self.network)
-        payer = network.services(self.payer, "pay from the network's payer")
         payee = network.node(self.payee, "be the network's payee")
         label = f"network-{ctx.rng.getrandbits(64):016x}"
         invoice = payee.payments.create_invoice(self.amount_msat, label, "boltcheck multi-hop")
+        if network.foreign is not None and self.payer == network.foreign.index:
+            return await self._foreign_pays(network, network.foreign, invoice.bolt11)
+        payer = network.services(self.payer, "pay from the network's payer")
         await network.settled(self.timeout_s)
         before = network.balances_msat()
         result = await payer.payer.pay(invoice.bolt11, None, self.timeout_s)
@@ -619,6 +622,26 @@ class NetworkPay(Step):
         detail = check_balance_changes(network, before, network.balances_msat(), parts)
         detail += await network.check_foreign_balance(self.timeout_s)
         return f"{len(parts)} part(s) over {hops} hop(s), {len(result.attempts)} attempt(s); {detail}"
+
+    async def _foreign_pays(self, network: ReferenceNetwork, foreign: ForeignMember, bolt11: str) -> str:
+        """The node under test pays through its driver, over a route of its own choosing."""
+        if self.min_parts > 1 or self.min_hops > 1 or self.expect is Outcome.FAILURE:
+            raise UnsupportedOperation(
+                foreign.driver.implementation,
+                "network_pay",
+                "min_parts, min_hops and expect: failure need the payer's routes; node under test pays alone",
+            )
+        await network.settled(self.timeout_s)
+        before = network.balances_msat()
+        result = await foreign.driver.pay(bolt11, self.timeout_s)
+        if not result.succeeded:
+            raise ExpectationFailed(f"{foreign.name} could not pay: {result.failure}")
+        await network.settled(self.timeout_s)
+        detail = check_paid_by_foreign(
+            before, network.balances_msat(), self.payer, self.payee, self.amount_msat
+        )
+        detail += await network.check_foreign_balance(self.timeout_s)
+        return f"{foreign.name} paid; {detail}"
 
 
 class RouteFault(enum.Enum):
@@ -688,6 +711,22 @@ class NetworkSendpay(Step):
             return "complete"
         if result.status is AttemptStatus.COMPLETE:
             raise ExpectationFailed(f"complete; expected {self.expect_failure}")
+        foreign = network.foreign
+        if (
+            self.fault is RouteFault.EXPIRY_TOO_SOON
+            and foreign is not None
+            and result.erring_index is not None
+            and result.erring_index > self.at_hop
+            and path_of(network, route)[self.at_hop + 1] == foreign.index
+        ):
+            # BOLT 4 "Failure Messages": a forwarding node MAY return expiry_too_soon when the cltv_expiry
+            # is unreasonably near the present; forwarding instead is allowed, so this is no failure
+            raise UnsupportedOperation(
+                foreign.driver.implementation,
+                "network_sendpay expiry_too_soon",
+                f"the node under test forwarded an HTLC expiring a block from now (a MAY not taken: "
+                f"{result.failure_name} came from hop {result.erring_index})",
+            )
         if result.failure_name != self.expect_failure:
             raise ExpectationFailed(
                 f"failure {result.failure_name} ({result.detail}) from hop {result.erring_index}, "
@@ -704,10 +743,10 @@ class NetworkSendpay(Step):
         if network.balances_msat() != before:
             # a failed HTLC is removed from every channel it crossed: nobody gains or loses anything
             raise ExpectationFailed(f"balances moved after a failure: {before} -> {network.balances_msat()}")
-        foreign = await network.check_foreign_balance(self.timeout_s)
+        agreed = await network.check_foreign_balance(self.timeout_s)
         return (
             f"{result.failure_name} from hop {result.erring_index} (node {erring}), attributed by the payer; "
-            f"no balance moved{foreign}"
+            f"no balance moved{agreed}"
         )
 
 

@@ -126,3 +126,25 @@ async def settled_balance_msat(
             + "; ".join(wrong)
             + f" ({exc})"
         ) from exc
+
+
+def check_paid_by_foreign(
+    before: list[int], after: list[int], payer: int, payee: int, amount_msat: int
+) -> str:
+    """Balance changes (by network index) of a payment the foreign node `payer` made with its own route
+    (which the harness does not see): the payee gains exactly `amount_msat`, every other reference node
+    gains what it earned forwarding (never less than nothing), and the payer pays all of it (nothing is
+    created or lost, to the msat)."""
+    changes = [a - b for a, b in zip(after, before, strict=True)]
+    if changes[payee] != amount_msat:
+        raise ExpectationFailed(f"payee node {payee}: {changes[payee]:+d} msat, expected {amount_msat:+d}")
+    losers = [i for i, change in enumerate(changes) if change < 0 and i != payer]
+    if losers:
+        raise ExpectationFailed(f"nodes {losers} lost msat on a payment they only forwarded")
+    fees_msat = sum(changes) - changes[payer] - amount_msat
+    if changes[payer] != -(amount_msat + fees_msat):
+        raise ExpectationFailed(
+            f"payer node {payer}: {changes[payer]:+d} msat, expected {-(amount_msat + fees_msat):+d} "
+            f"(amount and {fees_msat} msat of fees)"
+        )
+    return f"payee +{amount_msat} msat, forwarders +{fees_msat} msat, payer {changes[payer]:+d} msat"
