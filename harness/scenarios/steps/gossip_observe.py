@@ -176,7 +176,7 @@ def check_query_reply(
         wrong,
     )
     others = [
-        m.NAME
+        describe_message(m)
         for m in reply.messages
         if not isinstance(m, ChannelAnnouncement | ChannelUpdate | NodeAnnouncement)
     ]
@@ -192,6 +192,14 @@ def check_query_reply(
     if reply.end.full_information != 1:
         wrong.append(f"full_information = {reply.end.full_information} for the chain the node follows")
     return ReplyVerdict(tuple(missing), tuple(wrong))
+
+
+def describe_message(message: Message) -> str:
+    """A message's name, and for a `warning` or `error` its text too (BOLT 1: `data` is printable ASCII)."""
+    if isinstance(message, WarningMessage | ErrorMessage):
+        text = message.data.decode("ascii", errors="replace")
+        return f"{message.NAME} (channel_id {message.channel_id.hex()}): {text!r}"
+    return message.NAME
 
 
 def _compare(name: str, expected: list[int], got: list[int], missing: list[str], wrong: list[str]) -> None:
