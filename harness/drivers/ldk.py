@@ -5,9 +5,13 @@ events on stdout (interop/ldk/README.md). Chain data comes from a bitcoind-compa
 chain`), given as `LdkChainRpc`. Waits re-query the node whenever it reports an event (blocks, channel
 and payment events), bounded by the caller's timeout; nothing sleeps.
 
-Balances: LDK 0.1 exposes spendable capacities, not commitment balances. `local_balance_msat` is
-outbound_capacity_msat + the reserve we must keep, `remote_balance_msat` likewise for the peer; for the
-opener the commitment fee (and anchors) are missing from its side.
+Balances: LDK 0.1's ChannelDetails has no balance field (balance_msat was removed), only capacities, and
+each stops at 0: outbound_capacity_msat = our balance - pending outbound HTLCs - the reserve we must
+keep, inbound_capacity_msat = the peer's balance - pending inbound HTLCs - the reserve it must keep.
+`channel_balances_msat` takes the balance of the side that is above its reserve from that side's
+capacity, exact to the msat, and the other side as the rest of the capacity (HTLCs in flight belong to
+neither side); see its docstring for the case where neither is. For the opener the commitment fee (and
+anchors) are not taken from its side: the balances are those the commitments start from (BOLT 2/3).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from harness.drivers.base import (
     WaitTimeout,
 )
 from harness.drivers.registry import NodeSetup
+from reference_node.transactions.fees import ANCHOR_OUTPUT_SAT  # BOLT 3: each anchor, paid by the opener
 
 LDK_DIR = Path(__file__).resolve().parents[2] / "interop" / "ldk"
 NODE_SCRIPT = LDK_DIR / "node.mjs"
@@ -65,6 +70,10 @@ class LdkError(DriverError):
         super().__init__(f"ldk ({node}): {method}: {code}: {message}")
         self.method = method
         self.code = code
+
+
+class LdkBalanceUnknown(DriverError):
+    """The LDK node's channel entry gives no way to tell the balances (see channel_balances_msat)."""
 
 
 class LdkNotInstalled(UnsupportedOperation):
@@ -132,6 +141,55 @@ def channel_state(raw: Mapping[str, Any]) -> ChannelState:
     return ChannelState.OPENING
 
 
+@dataclass(frozen=True)
+class ChannelBalances:
+    local_msat: int
+    remote_msat: int
+
+
+def channel_balances_msat(raw: Mapping[str, Any]) -> ChannelBalances:
+    """Both balances of one open list_channels entry of the LDK node.
+
+    A capacity above 0 gives its side's balance exactly: capacity + that side's reserve (BOLT 2:
+    channel_reserve_satoshis, the amount each side must keep) + its HTLCs in flight is the balance
+    LDK holds (value_to_self_msat or the rest of the channel); the pending HTLCs then leave the
+    balance again, since an offered HTLC is neither side's until it is fulfilled or failed. The other
+    side is the capacity less that and the HTLCs. A capacity of 0 says only "at or below the
+    reserve", which is why this takes the side above its reserve: the old reading (capacity + reserve
+    on both sides) reported any balance below the reserve as the reserve.
+
+    Both at 0 (both sides at or below their reserves, e.g. a small channel or many HTLCs in flight):
+    LDK 0.1 exposes no msat balance then, and the node adds the ChannelMonitor's
+    Balance::ClaimableOnChannelClose (`claimable_on_close`): amount_satoshis (our to_local output,
+    whole satoshis, 0 if trimmed as dust) + transaction_fee_satoshis (the commitment fee, when we
+    opened) + the two anchors (ANCHOR_OUTPUT_SAT each, BOLT 3, when we opened an anchors channel); whole
+    satoshis only, the sub-satoshi part of the balance is lost. Neither available: LdkBalanceUnknown.
+    """
+    capacity_msat = int(raw["capacity_sat"]) * 1000
+    outbound_msat = int(raw["outbound_capacity_msat"])
+    inbound_msat = int(raw["inbound_capacity_msat"])
+    in_flight_msat = int(raw.get("pending_inbound_htlcs_msat", 0)) + int(
+        raw.get("pending_outbound_htlcs_msat", 0)
+    )
+    if outbound_msat > 0:
+        local_msat = outbound_msat + int(raw["our_reserve_sat"]) * 1000
+        return ChannelBalances(local_msat, capacity_msat - in_flight_msat - local_msat)
+    if inbound_msat > 0:
+        remote_msat = inbound_msat + int(raw["their_reserve_sat"]) * 1000
+        return ChannelBalances(capacity_msat - in_flight_msat - remote_msat, remote_msat)
+    on_close = raw.get("claimable_on_close")
+    if on_close is None:
+        raise LdkBalanceUnknown(
+            f"ldk: channel {raw.get('channel_id')}: both capacities are 0 and the node gave no "
+            "ClaimableOnChannelClose balance"
+        )
+    local_sat = int(on_close["amount_sat"]) + int(on_close["transaction_fee_sat"])
+    if raw.get("is_outbound") and raw.get("channel_type") == ANCHORS:
+        local_sat += 2 * ANCHOR_OUTPUT_SAT
+    local_msat = local_sat * 1000
+    return ChannelBalances(local_msat, capacity_msat - in_flight_msat - local_msat)
+
+
 def channel_info(raw: Mapping[str, Any]) -> ChannelInfo:
     scid = raw.get("short_channel_id")
     closed = raw.get("closed")
@@ -139,8 +197,8 @@ def channel_info(raw: Mapping[str, Any]) -> ChannelInfo:
         local_msat = int(closed["last_local_balance_msat"])
         remote_msat = 0
     else:
-        local_msat = int(raw["outbound_capacity_msat"]) + int(raw["our_reserve_sat"]) * 1000
-        remote_msat = int(raw["inbound_capacity_msat"]) + int(raw["their_reserve_sat"]) * 1000
+        balances = channel_balances_msat(raw)
+        local_msat, remote_msat = balances.local_msat, balances.remote_msat
     return ChannelInfo(
         peer_id=bytes.fromhex(raw["peer_id"]),
         channel_id=bytes.fromhex(raw["channel_id"]),
