@@ -88,10 +88,14 @@ class ExpectGossipWarning(Step):
 
 @dataclass(frozen=True)
 class QueryReply:
-    """What a node sent for one `query_short_channel_ids`, up to its `reply_short_channel_ids_end`."""
+    """What a node sent for one `query_short_channel_ids`, up to its `reply_short_channel_ids_end`.
+    `warnings` arrived meanwhile and are not part of the reply: BOLT 1 lets a node send a `warning` at
+    any time, for diagnosis (e.g. about an announcement it ignored), and BOLT 7's reply is the
+    announcements and updates, then `reply_short_channel_ids_end`."""
 
     messages: tuple[Message, ...]
     end: ReplyShortChannelIdsEnd
+    warnings: tuple[WarningMessage, ...] = ()
 
 
 async def collect_query_reply(
@@ -99,11 +103,15 @@ async def collect_query_reply(
 ) -> QueryReply:
     await peer.send(query)
     messages: list[Message] = []
+    warnings: list[WarningMessage] = []
     try:
         while True:
             item = await peer.receive(timeout_s, skip=NOT_REPLIES)
             if isinstance(item, ReplyShortChannelIdsEnd):
-                return QueryReply(tuple(messages), item)
+                return QueryReply(tuple(messages), item, tuple(warnings))
+            if isinstance(item, WarningMessage):
+                warnings.append(item)
+                continue
             if not isinstance(item, Message):
                 raise ExpectationFailed(f"undecodable or unknown message in the reply: {item}")
             messages.append(item)
@@ -244,6 +252,7 @@ class ExpectQueryReply(Step):
         base = channel.base_timestamp
         deadline = time.monotonic() + self.timeout_s
         attempts = 0
+        warnings: list[WarningMessage] = []
         while True:
             attempts += 1
             try:
@@ -260,6 +269,7 @@ class ExpectQueryReply(Step):
                         f"it does not answer query_short_channel_ids ({exc})",
                     ) from exc
                 raise
+            warnings.extend(reply.warnings)
             verdict = check_query_reply(
                 reply,
                 channel,
@@ -270,9 +280,17 @@ class ExpectQueryReply(Step):
             if verdict.ok:
                 return (
                     f"{len(reply.messages)} messages, then reply_short_channel_ids_end ({attempts} queries)"
+                    f"{_passed_over(warnings)}"
                 )
             if verdict.wrong or time.monotonic() >= deadline:
-                raise ExpectationFailed(f"{verdict} ({attempts} queries)")
+                raise ExpectationFailed(f"{verdict} ({attempts} queries){_passed_over(warnings)}")
+
+
+def _passed_over(warnings: list[WarningMessage]) -> str:
+    """The warnings a query's replies were read past, as evidence in the step's result or failure."""
+    if not warnings:
+        return ""
+    return f"; warnings meanwhile (not part of the reply): {[describe_message(w) for w in warnings]}"
 
 
 # -- query_channel_range ---------------------------------------------------------------------------
