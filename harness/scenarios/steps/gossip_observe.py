@@ -183,6 +183,17 @@ def check_query_reply(
         missing,
         wrong,
     )
+    # BOLT 7: a channel_update for a chain_hash the node does not follow MUST be ignored; name one
+    # that was kept anyway, so the failure shows why its timestamp is unexpected.
+    foreign = sorted(
+        {
+            m.chain_hash.hex()
+            for m in reply.messages
+            if isinstance(m, ChannelAnnouncement | ChannelUpdate) and m.chain_hash != REGTEST
+        }
+    )
+    if foreign:
+        wrong.append(f"gossip for another chain in the reply (chain_hash {', '.join(foreign)})")
     others = [
         describe_message(m)
         for m in reply.messages
