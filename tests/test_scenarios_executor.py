@@ -217,3 +217,15 @@ def test_message_level_scenarios_give_their_nodes_no_chain(scenario: Scenario, t
     path = tmp_path / "restart.yaml"
     path.write_text(textwrap.dedent(SCENARIO) + "  - restart: {node: target}\n")
     assert load_scenario(path, CATALOG).uses_chain  # node steps may touch the chain through a driver
+
+
+def test_a_passed_scenario_leaves_no_work_folder_and_a_failed_one_keeps_it(
+    scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    passed, _ = run_with(scenario, tmp_path, monkeypatch)
+    assert passed.status is Status.PASS
+    assert list(tmp_path.glob(f"{scenario.name}-*")) == []
+    failed, _ = run_with(scenario, tmp_path, monkeypatch, expect=ExpectationFailed("no pong within 1s"))
+    assert failed.status is Status.FAIL
+    kept = list(tmp_path.glob(f"{scenario.name}-*"))
+    assert len(kept) == 1 and kept[0].is_dir()

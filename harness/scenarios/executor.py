@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
+import shutil
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -310,6 +311,10 @@ async def run_scenario(scenario: Scenario, settings: RunSettings) -> ScenarioRes
         problems = await ctx.shutdown()
     if problems:
         reason = "; ".join(filter(None, [reason, *problems]))
+    elif status in (Status.PASS, Status.SKIP):
+        # only a failed scenario's folder (node logs and stores, the chain) is worth keeping: a passed one is
+        # bulk (a run of the interop matrix would otherwise leave gigabytes behind)
+        shutil.rmtree(workdir, ignore_errors=True)
     return ScenarioResult(
         scenario=scenario.name,
         path=_display_path(scenario.path),
