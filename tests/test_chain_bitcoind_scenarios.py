@@ -67,20 +67,31 @@ def run(name: str, workdir: Path) -> ScenarioResult:
     return asyncio.run(run_scenario(scenario, settings))
 
 
+def run_over_rpc(
+    name: str, launch_env: pytest.MonkeyPatch, rpc_chain: ChainProcess, tmp_path: Path
+) -> ScenarioResult:
+    """Run `name` with the chain behind `rpc_chain`'s bitcoind-compatible RPC; it must pass."""
+    launch_env.setenv("BOLTCHECK_CHAIN", "bitcoind")
+    launch_env.setenv("BOLTCHECK_BITCOIND_RPC", rpc_chain.auth_url)
+    result = run(name, tmp_path / "run")
+    assert result.status is Status.PASS, result.reason
+    return result
+
+
+def assert_confirmed_behind_rpc(result: ScenarioResult, rpc_chain: ChainProcess) -> None:
+    """Every transaction the scenario recorded is on the chain behind the RPC, confirmed."""
+    assert result.txids
+    client = rpc_chain.client()
+    for txid in result.txids:
+        assert client.call("getrawtransaction", txid, True)["confirmations"] >= 1
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_a_scenario_runs_unchanged_on_a_chain_reached_over_bitcoind_rpc(
     name: str, launch_env: pytest.MonkeyPatch, rpc_chain: ChainProcess, tmp_path: Path
 ) -> None:
-    launch_env.setenv("BOLTCHECK_CHAIN", "bitcoind")
-    launch_env.setenv("BOLTCHECK_BITCOIND_RPC", rpc_chain.auth_url)
-    result = run(name, tmp_path / "run")
-    assert result.status is Status.PASS, result.reason
-    # every transaction the scenario recorded is on the chain behind the RPC, confirmed
-    assert result.txids
-    client = rpc_chain.client()
-    for txid in result.txids:
-        assert client.call("getrawtransaction", txid, True)["confirmations"] >= 1
+    assert_confirmed_behind_rpc(run_over_rpc(name, launch_env, rpc_chain, tmp_path), rpc_chain)
 
 
 # BOLT 5: a force close resolved on chain, balances to the satoshi (the close tree read block by block over
@@ -94,15 +105,8 @@ NETWORK_SCENARIOS = ["bolt04_forwarding_failures", "bolt04_multipart_payment"]
 def test_a_bolt05_scenario_resolves_the_close_on_a_chain_reached_over_bitcoind_rpc(
     name: str, launch_env: pytest.MonkeyPatch, rpc_chain: ChainProcess, tmp_path: Path
 ) -> None:
-    launch_env.setenv("BOLTCHECK_CHAIN", "bitcoind")
-    launch_env.setenv("BOLTCHECK_BITCOIND_RPC", rpc_chain.auth_url)
-    result = run(name, tmp_path / "run")
-    assert result.status is Status.PASS, result.reason
     # the close tree expect_onchain_outcome read over RPC is on the chain behind it, confirmed
-    assert result.txids
-    client = rpc_chain.client()
-    for txid in result.txids:
-        assert client.call("getrawtransaction", txid, True)["confirmations"] >= 1
+    assert_confirmed_behind_rpc(run_over_rpc(name, launch_env, rpc_chain, tmp_path), rpc_chain)
 
 
 @pytest.mark.slow
@@ -110,11 +114,8 @@ def test_a_bolt05_scenario_resolves_the_close_on_a_chain_reached_over_bitcoind_r
 def test_a_bolt04_network_scenario_runs_on_a_chain_reached_over_bitcoind_rpc(
     name: str, launch_env: pytest.MonkeyPatch, rpc_chain: ChainProcess, tmp_path: Path
 ) -> None:
-    launch_env.setenv("BOLTCHECK_CHAIN", "bitcoind")
-    launch_env.setenv("BOLTCHECK_BITCOIND_RPC", rpc_chain.auth_url)
     height_before = int(rpc_chain.client().call("getblockcount"))
-    result = run(name, tmp_path / "run")
-    assert result.status is Status.PASS, result.reason
+    run_over_rpc(name, launch_env, rpc_chain, tmp_path)
     # the network's channels were funded and announced on the chain behind the RPC (BOLT 7: 6 blocks)
     assert int(rpc_chain.client().call("getblockcount")) >= height_before + 7
 
